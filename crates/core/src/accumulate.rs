@@ -1,0 +1,316 @@
+//! Rebuilding a complete answer from stream events: the one accumulator every provider,
+//! router layer and the gateway share.
+
+use crate::error::{Error, ErrorKind};
+use crate::event::ChatEvent;
+use crate::message::{AssistantMessage, AssistantPart, ToolCall};
+use crate::response::{ChatResponse, FinishReason, ReplyMeta};
+use crate::usage::Usage;
+
+/// Folds [`ChatEvent`]s into a [`ChatResponse`].
+///
+/// Text deltas extend the current text part, reasoning deltas the current reasoning part
+/// (a switch between the two starts a new part, so their order is kept). Tool calls are
+/// gathered by index, so interleaved deltas of parallel calls land on the right call;
+/// arguments that stay empty read as `{}`. The last `Usage` wins.
+///
+/// ```
+/// use tollgate_core::{ChatEvent, FinishReason, StreamAccumulator};
+///
+/// let mut acc = StreamAccumulator::new();
+/// for event in [
+///     ChatEvent::Start { id: "r1".into(), model: "m".into() },
+///     ChatEvent::ToolCallStart { index: 1, id: "b".into(), name: "g".into() },
+///     ChatEvent::ToolCallStart { index: 0, id: "a".into(), name: "f".into() },
+///     ChatEvent::ToolCallDelta { index: 0, arguments: "{\"x\":".into() },
+///     ChatEvent::ToolCallDelta { index: 1, arguments: "{}".into() },
+///     ChatEvent::ToolCallDelta { index: 0, arguments: "1}".into() },
+///     ChatEvent::Finish { reason: FinishReason::ToolCalls, raw: None },
+/// ] {
+///     acc.push(event);
+/// }
+/// let response = acc.finish(Default::default()).unwrap();
+/// assert_eq!(response.message.tool_calls[0].arguments, "{\"x\":1}");
+/// assert_eq!(response.message.tool_calls[1].name, "g");
+/// ```
+#[derive(Debug, Default)]
+pub struct StreamAccumulator {
+    id: String,
+    model: String,
+    content: Vec<AssistantPart>,
+    tool_calls: Vec<Option<ToolCall>>,
+    usage: Option<Usage>,
+    finish: Option<(FinishReason, Option<String>)>,
+}
+
+impl StreamAccumulator {
+    /// An empty accumulator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Folds one event in.
+    pub fn push(&mut self, event: ChatEvent) {
+        match event {
+            ChatEvent::Start { id, model } => {
+                self.id = id;
+                self.model = model;
+            }
+            ChatEvent::TextDelta { text } => match self.content.last_mut() {
+                Some(AssistantPart::Text { text: current }) => current.push_str(&text),
+                _ => self.content.push(AssistantPart::Text { text }),
+            },
+            ChatEvent::ReasoningDelta { text } => match self.content.last_mut() {
+                Some(AssistantPart::Reasoning {
+                    text: current,
+                    signature: None,
+                }) => current.push_str(&text),
+                _ => self.content.push(AssistantPart::Reasoning {
+                    text,
+                    signature: None,
+                }),
+            },
+            ChatEvent::ReasoningSignature { signature } => match self.content.last_mut() {
+                Some(AssistantPart::Reasoning {
+                    signature: slot, ..
+                }) => slot.get_or_insert_with(String::new).push_str(&signature),
+                _ => self.content.push(AssistantPart::Reasoning {
+                    text: String::new(),
+                    signature: Some(signature),
+                }),
+            },
+            ChatEvent::ToolCallStart { index, id, name } => {
+                let slot = self.slot(index);
+                match slot {
+                    Some(call) => {
+                        // A repeated start (some servers resend id/name) keeps what arrived.
+                        if call.id.is_empty() {
+                            call.id = id;
+                        }
+                        if call.name.is_empty() {
+                            call.name = name;
+                        }
+                    }
+                    None => *slot = Some(ToolCall::new(id, name, String::new())),
+                }
+            }
+            ChatEvent::ToolCallDelta { index, arguments } => {
+                let slot = self.slot(index);
+                slot.get_or_insert_with(|| ToolCall::new("", "", ""))
+                    .arguments
+                    .push_str(&arguments);
+            }
+            ChatEvent::Usage(usage) => self.usage = Some(usage),
+            ChatEvent::Finish { reason, raw } => self.finish = Some((reason, raw)),
+        }
+    }
+
+    fn slot(&mut self, index: u32) -> &mut Option<ToolCall> {
+        let index = index as usize;
+        if self.tool_calls.len() <= index {
+            self.tool_calls.resize(index + 1, None);
+        }
+        &mut self.tool_calls[index]
+    }
+
+    /// Whether a `Finish` event has arrived.
+    pub fn is_finished(&self) -> bool {
+        self.finish.is_some()
+    }
+
+    /// The usage seen so far.
+    pub fn usage(&self) -> Option<Usage> {
+        self.usage
+    }
+
+    /// The complete response.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`] when no `Finish` event arrived (the stream was cut) or a tool
+    /// call never received its id or name.
+    pub fn finish(self, meta: ReplyMeta) -> Result<ChatResponse, Error> {
+        let Some((finish_reason, provider_finish_reason)) = self.finish else {
+            return Err(Error::new(
+                ErrorKind::Decode,
+                "the stream ended without a finish event",
+            ));
+        };
+        let mut tool_calls = Vec::with_capacity(self.tool_calls.len());
+        for (index, call) in self.tool_calls.into_iter().enumerate() {
+            // Gaps in the indices are tolerated: some servers number calls sparsely.
+            let Some(mut call) = call else { continue };
+            if call.name.is_empty() {
+                return Err(Error::new(
+                    ErrorKind::Decode,
+                    format!("tool call {index} has arguments but no name"),
+                ));
+            }
+            if call.arguments.trim().is_empty() {
+                call.arguments = "{}".to_owned();
+            }
+            tool_calls.push(call);
+        }
+        Ok(ChatResponse {
+            id: self.id,
+            model: self.model,
+            message: AssistantMessage {
+                content: self.content,
+                tool_calls,
+            },
+            finish_reason,
+            provider_finish_reason,
+            usage: self.usage,
+            meta,
+        })
+    }
+}
+
+/// The events that replay a complete response as a stream (used where a caller wants a
+/// stream from a service that answered in one piece, e.g. a cache or a simulator).
+pub fn events_of(response: &ChatResponse) -> Vec<ChatEvent> {
+    let mut events = vec![ChatEvent::Start {
+        id: response.id.clone(),
+        model: response.model.clone(),
+    }];
+    for part in &response.message.content {
+        match part {
+            AssistantPart::Text { text } => {
+                events.push(ChatEvent::TextDelta { text: text.clone() })
+            }
+            AssistantPart::Reasoning { text, signature } => {
+                events.push(ChatEvent::ReasoningDelta { text: text.clone() });
+                if let Some(signature) = signature {
+                    events.push(ChatEvent::ReasoningSignature {
+                        signature: signature.clone(),
+                    });
+                }
+            }
+        }
+    }
+    for (index, call) in response.message.tool_calls.iter().enumerate() {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        events.push(ChatEvent::ToolCallStart {
+            index,
+            id: call.id.clone(),
+            name: call.name.clone(),
+        });
+        events.push(ChatEvent::ToolCallDelta {
+            index,
+            arguments: call.arguments.clone(),
+        });
+    }
+    if let Some(usage) = response.usage {
+        events.push(ChatEvent::Usage(usage));
+    }
+    events.push(ChatEvent::Finish {
+        reason: response.finish_reason.clone(),
+        raw: response.provider_finish_reason.clone(),
+    });
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start() -> ChatEvent {
+        ChatEvent::Start {
+            id: "id".into(),
+            model: "m".into(),
+        }
+    }
+
+    fn finish(reason: FinishReason) -> ChatEvent {
+        ChatEvent::Finish { reason, raw: None }
+    }
+
+    #[test]
+    fn text_and_reasoning_keep_their_order() {
+        let mut acc = StreamAccumulator::new();
+        for e in [
+            start(),
+            ChatEvent::ReasoningDelta {
+                text: "think ".into(),
+            },
+            ChatEvent::ReasoningDelta {
+                text: "more".into(),
+            },
+            ChatEvent::ReasoningSignature {
+                signature: "sig".into(),
+            },
+            ChatEvent::text("Hel"),
+            ChatEvent::text("lo"),
+            ChatEvent::Usage(Usage::new(3, 4)),
+            ChatEvent::Usage(Usage::new(3, 9)),
+            finish(FinishReason::Stop),
+        ] {
+            acc.push(e);
+        }
+        let r = acc.finish(ReplyMeta::default()).unwrap();
+        assert_eq!(
+            r.message.content,
+            vec![
+                AssistantPart::Reasoning {
+                    text: "think more".into(),
+                    signature: Some("sig".into())
+                },
+                AssistantPart::Text {
+                    text: "Hello".into()
+                },
+            ]
+        );
+        assert_eq!(r.usage, Some(Usage::new(3, 9)));
+    }
+
+    #[test]
+    fn a_stream_without_finish_is_an_error() {
+        let mut acc = StreamAccumulator::new();
+        acc.push(start());
+        acc.push(ChatEvent::text("partial"));
+        let err = acc.finish(ReplyMeta::default()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode);
+    }
+
+    #[test]
+    fn empty_arguments_become_an_empty_object() {
+        let mut acc = StreamAccumulator::new();
+        acc.push(start());
+        acc.push(ChatEvent::ToolCallStart {
+            index: 0,
+            id: "c".into(),
+            name: "now".into(),
+        });
+        acc.push(finish(FinishReason::ToolCalls));
+        let r = acc.finish(ReplyMeta::default()).unwrap();
+        assert_eq!(r.message.tool_calls[0].arguments, "{}");
+    }
+
+    #[test]
+    fn replaying_a_response_rebuilds_it() {
+        let mut acc = StreamAccumulator::new();
+        for e in [
+            start(),
+            ChatEvent::text("a"),
+            ChatEvent::ToolCallStart {
+                index: 0,
+                id: "c".into(),
+                name: "f".into(),
+            },
+            ChatEvent::ToolCallDelta {
+                index: 0,
+                arguments: "{\"k\":1}".into(),
+            },
+            ChatEvent::Usage(Usage::new(1, 2)),
+            finish(FinishReason::ToolCalls),
+        ] {
+            acc.push(e);
+        }
+        let original = acc.finish(ReplyMeta::default()).unwrap();
+        let mut again = StreamAccumulator::new();
+        for e in events_of(&original) {
+            again.push(e);
+        }
+        assert_eq!(again.finish(ReplyMeta::default()).unwrap(), original);
+    }
+}

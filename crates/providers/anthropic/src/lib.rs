@@ -1,0 +1,1 @@
+//! Anthropic Messages API as a Tollgate chat service.

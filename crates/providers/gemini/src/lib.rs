@@ -1,0 +1,1 @@
+//! Google Gemini generateContent as a Tollgate chat service.

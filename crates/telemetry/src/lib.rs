@@ -1,0 +1,1 @@
+//! OpenTelemetry spans and metrics for LLM calls following the GenAI semantic conventions, with token cost.

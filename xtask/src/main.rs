@@ -67,7 +67,13 @@ fn ci(tests_only: bool) -> Result<(), String> {
     }
     step("test", test)?;
     if !tests_only {
-        let mut doc = cargo(&["doc", "--workspace", "--all-features", "--no-deps", "--locked"]);
+        let mut doc = cargo(&[
+            "doc",
+            "--workspace",
+            "--all-features",
+            "--no-deps",
+            "--locked",
+        ]);
         doc.env("RUSTDOCFLAGS", "-D warnings");
         step("doc", doc)?;
     }

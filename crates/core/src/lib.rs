@@ -26,6 +26,7 @@ pub mod secret;
 pub mod service;
 pub mod sse;
 pub mod stream;
+pub mod tool_ids;
 pub mod usage;
 
 pub use accumulate::StreamAccumulator;

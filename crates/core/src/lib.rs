@@ -19,6 +19,7 @@ pub mod context;
 pub mod error;
 pub mod event;
 pub mod message;
+pub mod pricing;
 pub mod request;
 pub mod response;
 pub mod retry_after;

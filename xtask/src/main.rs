@@ -4,6 +4,8 @@
 //!   failures: formatting, clippy with warnings denied on all targets, the whole test
 //!   suite (with the external tools it needs installed first), and the docs with warnings
 //!   denied.
+//! - `cargo xtask update-catalog` — regenerates the bundled model catalog
+//!   (`crates/catalog/data/`) from the pinned LiteLLM price file.
 
 #![allow(clippy::print_stdout)]
 
@@ -12,6 +14,7 @@ use std::process::{Command, ExitCode};
 use clap::{Parser, Subcommand};
 
 mod tools;
+mod update_catalog;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Tollgate's own automation")]
@@ -28,12 +31,15 @@ enum Task {
         #[arg(long)]
         tests_only: bool,
     },
+    /// Regenerate crates/catalog/data/ from the pinned LiteLLM price file.
+    UpdateCatalog,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Task::Ci { tests_only } => ci(tests_only),
+        Task::UpdateCatalog => update_catalog::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -66,10 +66,11 @@ pub fn build_client(settings: &ClientSettings) -> Result<reqwest::Client, Error>
 
 /// Maps a reqwest failure to an [`Error`] of the right kind, with its URL removed.
 pub fn transport_error(provider: &str, error: reqwest::Error) -> Error {
+    // reqwest reports a body cut mid-way (a dropped connection, a chunked body without
+    // its last chunk) as a body or decode error. That is a broken transport, retryable
+    // like any other: Tollgate parses JSON itself, so reqwest never decodes content.
     let kind = if error.is_timeout() {
         ErrorKind::Timeout
-    } else if error.is_decode() {
-        ErrorKind::Decode
     } else {
         ErrorKind::Transport
     };

@@ -7,6 +7,10 @@ use crate::message::{AssistantMessage, AssistantPart, ToolCall};
 use crate::response::{ChatResponse, FinishReason, ReplyMeta};
 use crate::usage::Usage;
 
+/// The most tool calls one reply may carry. A tool-call index at or beyond it is a
+/// decoding error rather than an allocation the size of whatever a server sent.
+pub const MAX_TOOL_CALLS: u32 = 1024;
+
 /// Folds [`ChatEvent`]s into a [`ChatResponse`].
 ///
 /// Text deltas extend the current text part, reasoning deltas the current reasoning part
@@ -35,6 +39,8 @@ use crate::usage::Usage;
 /// ```
 #[derive(Debug, Default)]
 pub struct StreamAccumulator {
+    /// The first tool-call index beyond [`MAX_TOOL_CALLS`], if one arrived.
+    overflow: Option<u32>,
     id: String,
     model: String,
     content: Vec<AssistantPart>,
@@ -80,7 +86,7 @@ impl StreamAccumulator {
                 }),
             },
             ChatEvent::ToolCallStart { index, id, name } => {
-                let slot = self.slot(index);
+                let Some(slot) = self.slot(index) else { return };
                 match slot {
                     Some(call) => {
                         // A repeated start (some servers resend id/name) keeps what arrived.
@@ -95,7 +101,7 @@ impl StreamAccumulator {
                 }
             }
             ChatEvent::ToolCallDelta { index, arguments } => {
-                let slot = self.slot(index);
+                let Some(slot) = self.slot(index) else { return };
                 slot.get_or_insert_with(|| ToolCall::new("", "", ""))
                     .arguments
                     .push_str(&arguments);
@@ -105,12 +111,16 @@ impl StreamAccumulator {
         }
     }
 
-    fn slot(&mut self, index: u32) -> &mut Option<ToolCall> {
+    fn slot(&mut self, index: u32) -> Option<&mut Option<ToolCall>> {
+        if index >= MAX_TOOL_CALLS {
+            self.overflow.get_or_insert(index);
+            return None;
+        }
         let index = index as usize;
         if self.tool_calls.len() <= index {
             self.tool_calls.resize(index + 1, None);
         }
-        &mut self.tool_calls[index]
+        self.tool_calls.get_mut(index)
     }
 
     /// Whether a `Finish` event has arrived.
@@ -127,9 +137,15 @@ impl StreamAccumulator {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Decode`] when no `Finish` event arrived (the stream was cut) or a tool
-    /// call never received its id or name.
+    /// [`ErrorKind::Decode`] when no `Finish` event arrived (the stream was cut), a tool
+    /// call never received its name, or a tool-call index exceeded [`MAX_TOOL_CALLS`].
     pub fn finish(self, meta: ReplyMeta) -> Result<ChatResponse, Error> {
+        if let Some(index) = self.overflow {
+            return Err(Error::new(
+                ErrorKind::Decode,
+                format!("tool call index {index} is beyond the limit of {MAX_TOOL_CALLS} calls"),
+            ));
+        }
         let Some((finish_reason, provider_finish_reason)) = self.finish else {
             return Err(Error::new(
                 ErrorKind::Decode,
@@ -268,6 +284,21 @@ mod tests {
         let mut acc = StreamAccumulator::new();
         acc.push(start());
         acc.push(ChatEvent::text("partial"));
+        let err = acc.finish(ReplyMeta::default()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode);
+    }
+
+    #[test]
+    fn an_absurd_tool_call_index_is_a_decode_error_not_an_allocation() {
+        let mut acc = StreamAccumulator::new();
+        acc.push(start());
+        acc.push(ChatEvent::ToolCallStart {
+            index: u32::MAX,
+            id: "c".into(),
+            name: "f".into(),
+        });
+        acc.push(finish(FinishReason::ToolCalls));
+        assert!(acc.tool_calls.is_empty());
         let err = acc.finish(ReplyMeta::default()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Decode);
     }

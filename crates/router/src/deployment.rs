@@ -141,7 +141,10 @@ impl Capabilities {
             return Some("vision");
         }
         if !self.json_schema
-            && matches!(request.response_format, Some(ResponseFormat::JsonSchema { .. }))
+            && matches!(
+                request.response_format,
+                Some(ResponseFormat::JsonSchema { .. })
+            )
         {
             return Some("json_schema");
         }

@@ -13,6 +13,19 @@ use tollgate_core::{ChatRequest, ErrorKind};
 
 use crate::deployment::DeploymentFacts;
 
+mod cost;
+mod latency;
+mod least_inflight;
+mod rng;
+mod tiered;
+mod weighted;
+
+pub use cost::{CACHE_HIT_RATIO_TAG, Cost, CostConfig};
+pub use latency::{Choices, Latency, LatencyConfig};
+pub use least_inflight::LeastInFlight;
+pub use tiered::{Classifier, DefaultClassifier, Members, TASK_TAG, TIER_TAG, TierPool, Tiered};
+pub use weighted::Weighted;
+
 /// One eligible deployment, as a balancer sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate<'a> {

@@ -1,0 +1,647 @@
+//! The per-request algorithm of a route: plan, attempt, hedge, fall back, retry, explain.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures_util::future::{Either, select};
+use tokio::time::Instant;
+use tollgate_core::{Attempt, AttemptContext, ChatReply, ChatRequest, Deadline, Error, ErrorKind};
+use tower::ServiceExt;
+
+use super::RouteInner;
+use crate::balance::{Candidate, Observation};
+use crate::explain::{Explanation, Reason};
+use crate::fallback::ContextFallback;
+use crate::health::Admission;
+use crate::stream::OnStreamError;
+use crate::timeout::{Bound, attempt_bounds, bound_stream, resolve_within};
+
+type CallFuture = Pin<Box<dyn Future<Output = Result<ChatReply, Error>> + Send>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepKind {
+    Chain,
+    Special,
+    Retry,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    idx: usize,
+    fallback_index: u32,
+    kind: StepKind,
+}
+
+struct RetryCandidate {
+    step: Step,
+    not_before: Instant,
+}
+
+/// Holds a deployment's admission for one attempt: on drop without a verdict (a hedge
+/// loser, a caller that went away) it gives back the probe slot and reports a cancellation.
+struct Permit {
+    inner: Arc<RouteInner>,
+    idx: usize,
+    admission: Admission,
+    started: Instant,
+    stream: bool,
+    settled: bool,
+    in_flight_moved: bool,
+}
+
+impl Permit {
+    fn observe(&self, latency: Duration, error: Option<ErrorKind>) {
+        self.inner.balancer.observe(&Observation {
+            index: self.idx,
+            stream: self.stream,
+            latency,
+            error,
+        });
+    }
+
+    fn succeed(mut self, latency: Duration) -> InFlight {
+        self.settled = true;
+        self.in_flight_moved = true;
+        let slot = &self.inner.slots[self.idx];
+        slot.health.record(self.admission, None, Instant::now());
+        self.observe(latency, None);
+        if let Some(hedger) = &self.inner.hedger {
+            hedger.record(latency);
+        }
+        InFlight {
+            inner: Arc::clone(&self.inner),
+            idx: self.idx,
+        }
+    }
+
+    fn fail(mut self, error: &Error, latency: Duration) {
+        self.settled = true;
+        let slot = &self.inner.slots[self.idx];
+        slot.health
+            .record(self.admission, Some(error), Instant::now());
+        self.observe(latency, Some(error.kind()));
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.inner.slots[self.idx].health.release(self.admission);
+            self.observe(self.started.elapsed(), Some(ErrorKind::Cancelled));
+        }
+        if !self.in_flight_moved {
+            self.inner.slots[self.idx]
+                .in_flight
+                .fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A request counted in flight until its reply (or stream) ends; a failure mid-stream
+/// counts against the deployment's health.
+struct InFlight {
+    inner: Arc<RouteInner>,
+    idx: usize,
+}
+
+impl OnStreamError for InFlight {
+    fn on_error(&mut self, error: &Error) {
+        self.inner.slots[self.idx].health.record(
+            Admission { probe: false },
+            Some(error),
+            Instant::now(),
+        );
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.inner.slots[self.idx]
+            .in_flight
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+struct Running {
+    step: Step,
+    permit: Permit,
+    call: CallFuture,
+    stream_bound: Option<(Instant, Bound)>,
+}
+
+enum Outcome {
+    Reply(Box<ChatReply>),
+    Stop(Error),
+    Continue,
+}
+
+struct Request {
+    inner: Arc<RouteInner>,
+    request: ChatRequest,
+    start: Instant,
+    deadline: Option<Instant>,
+    /// Estimated input + `max_tokens` (context-window checks).
+    context_tokens: u64,
+    /// Estimated input + `max_tokens` or the expected output (rate limits).
+    rate_tokens: u64,
+    explanation: Explanation,
+    failed: Vec<Attempt>,
+    tried: Vec<bool>,
+    attempts: u32,
+    retries: u32,
+    queue: VecDeque<Step>,
+    retry_queue: Vec<RetryCandidate>,
+    next_fallback_index: u32,
+    last_error: Option<Error>,
+    budget_denied: bool,
+}
+
+/// Serves one request on a route.
+pub(super) async fn serve(
+    inner: Arc<RouteInner>,
+    request: ChatRequest,
+) -> Result<ChatReply, Error> {
+    let mut state = Request::new(inner, request);
+    loop {
+        let step = match state.next_step().await {
+            Ok(Some(step)) => step,
+            Ok(None) => return Err(state.exhausted()),
+            Err(error) => return Err(error),
+        };
+        let running = match state.start(step, false) {
+            Ok(running) => running,
+            Err(reason) => {
+                state.explanation.set(step.idx, reason);
+                continue;
+            }
+        };
+        match state.drive(running).await {
+            Outcome::Reply(reply) => return Ok(*reply),
+            Outcome::Stop(error) => return Err(error),
+            Outcome::Continue => {}
+        }
+    }
+}
+
+impl Request {
+    fn new(inner: Arc<RouteInner>, request: ChatRequest) -> Self {
+        let start = Instant::now();
+        let deadline = inner.timeouts.deadline(&request, start);
+        let input = request.estimate_input_tokens();
+        let context_tokens = input + u64::from(request.max_tokens.unwrap_or(0));
+        let rate_tokens =
+            input + u64::from(request.max_tokens.unwrap_or(inner.expected_output_tokens));
+        inner.retrier.deposit();
+        if let Some(hedger) = &inner.hedger {
+            hedger.deposit();
+        }
+        let n = inner.slots.len();
+        let explanation = Explanation::new(inner.slots.iter().map(|s| s.deployment.name.as_str()));
+        let mut state = Self {
+            inner,
+            request,
+            start,
+            deadline,
+            context_tokens,
+            rate_tokens,
+            explanation,
+            failed: Vec::new(),
+            tried: vec![false; n],
+            attempts: 0,
+            retries: 0,
+            queue: VecDeque::new(),
+            retry_queue: Vec::new(),
+            next_fallback_index: 0,
+            last_error: None,
+            budget_denied: false,
+        };
+        state.plan();
+        state
+    }
+
+    /// Orders the eligible deployments of the pool with the balancer.
+    fn plan(&mut self) {
+        let now = Instant::now();
+        let inner = Arc::clone(&self.inner);
+        let mut in_pool = vec![false; inner.slots.len()];
+        for &idx in &inner.pool {
+            in_pool[idx] = true;
+        }
+        for (idx, pooled) in in_pool.iter().enumerate() {
+            if !pooled {
+                self.explanation.set(idx, Reason::Reserved);
+            }
+        }
+        let mut candidates = Vec::with_capacity(inner.pool.len());
+        for &idx in &inner.pool {
+            match self.eligible(idx, now) {
+                Ok(()) => {
+                    let slot = &inner.slots[idx];
+                    candidates.push(Candidate {
+                        index: idx,
+                        name: &slot.deployment.name,
+                        facts: &slot.deployment.facts,
+                        in_flight: slot.in_flight.load(Ordering::Relaxed),
+                    });
+                }
+                Err(reason) => self.explanation.set(idx, reason),
+            }
+        }
+        if candidates.is_empty() {
+            return;
+        }
+        let order = inner.balancer.order(&self.request, &candidates);
+        let mut used = vec![false; candidates.len()];
+        for position in order {
+            // A balancer is trusted to order, not to index out of bounds or repeat.
+            if position < candidates.len() && !used[position] {
+                used[position] = true;
+                let idx = candidates[position].index;
+                self.push_step(idx, StepKind::Chain);
+            }
+        }
+        for (position, candidate) in candidates.iter().enumerate() {
+            if !used[position] {
+                self.explanation
+                    .set(candidate.index, Reason::LeftOut(inner.balancer.name()));
+            }
+        }
+    }
+
+    fn push_step(&mut self, idx: usize, kind: StepKind) {
+        let fallback_index = self.next_fallback_index;
+        self.next_fallback_index += 1;
+        self.queue.push_back(Step {
+            idx,
+            fallback_index,
+            kind,
+        });
+    }
+
+    /// Whether deployment `idx` could take this request now (no state is taken).
+    fn eligible(&self, idx: usize, now: Instant) -> Result<(), Reason> {
+        let slot = &self.inner.slots[idx];
+        let facts = &slot.deployment.facts;
+        if let Some(missing) = facts.capabilities.missing_for(&self.request) {
+            return Err(Reason::Capability(missing));
+        }
+        if let Some(window) = facts.context_window
+            && self.context_tokens > window
+        {
+            return Err(Reason::ContextTooSmall {
+                needed: self.context_tokens,
+                window,
+            });
+        }
+        slot.health.check(now).map_err(Reason::Unavailable)?;
+        slot.limiter
+            .check(self.rate_tokens, now)
+            .map_err(Reason::OverLimit)
+    }
+
+    /// The next step: the chain first, then retries of deployments that failed with
+    /// retryable errors, each waiting for its `retry_after` or backoff.
+    async fn next_step(&mut self) -> Result<Option<Step>, Error> {
+        let now = Instant::now();
+        if self.deadline.is_some_and(|d| now >= d) {
+            return Err(self.deadline_error());
+        }
+        if let Some(step) = self.queue.pop_front() {
+            return Ok(Some(step));
+        }
+        if self.retry_queue.is_empty() || self.retries >= self.inner.retrier.policy().max_retries {
+            return Ok(None);
+        }
+        let Some(pos) = (0..self.retry_queue.len()).min_by_key(|&i| self.retry_queue[i].not_before)
+        else {
+            return Ok(None);
+        };
+        let candidate = self.retry_queue.swap_remove(pos);
+        let wait = candidate.not_before.saturating_duration_since(now);
+        if wait > self.inner.retrier.policy().max_wait {
+            return Ok(None);
+        }
+        if self.deadline.is_some_and(|d| candidate.not_before >= d) {
+            return Ok(None);
+        }
+        if !self.inner.retrier.withdraw() {
+            self.budget_denied = true;
+            return Ok(None);
+        }
+        self.retries += 1;
+        tokio::time::sleep_until(candidate.not_before).await;
+        Ok(Some(Step {
+            kind: StepKind::Retry,
+            ..candidate.step
+        }))
+    }
+
+    /// Admits and starts one attempt.
+    fn start(&mut self, step: Step, hedge: bool) -> Result<Running, Reason> {
+        let now = Instant::now();
+        self.eligible(step.idx, now)?;
+        let inner = Arc::clone(&self.inner);
+        let slot = &inner.slots[step.idx];
+        let admission = slot.health.admit(now).map_err(Reason::Unavailable)?;
+        if let Err(over) = slot.limiter.acquire(self.rate_tokens, now) {
+            slot.health.release(admission);
+            return Err(Reason::OverLimit(over));
+        }
+        slot.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.attempts += 1;
+        self.tried[step.idx] = true;
+        let permit = Permit {
+            inner: Arc::clone(&inner),
+            idx: step.idx,
+            admission,
+            started: now,
+            stream: self.request.stream,
+            settled: false,
+            in_flight_moved: false,
+        };
+        let mut request = self.request.clone();
+        request.model.clone_from(&slot.deployment.model);
+        request.extensions.insert(AttemptContext {
+            route: inner.name.clone(),
+            deployment: slot.deployment.name.clone(),
+            attempt: self.attempts,
+            fallback_index: step.fallback_index,
+            hedge,
+        });
+        if let Some(deadline) = self.deadline {
+            request.extensions.insert(Deadline(deadline.into_std()));
+        }
+        tracing::debug!(
+            route = %inner.name,
+            deployment = %slot.deployment.name,
+            attempt = self.attempts,
+            fallback_index = step.fallback_index,
+            hedge,
+            "routing attempt"
+        );
+        let (resolve_bound, stream_bound) = attempt_bounds(&inner.timeouts, now, self.deadline);
+        let call = slot.deployment.service.clone().oneshot(request);
+        Ok(Running {
+            step,
+            permit,
+            call: Box::pin(resolve_within(call, resolve_bound)),
+            stream_bound,
+        })
+    }
+
+    /// Runs an attempt to its end, hedging it when the route says so.
+    async fn drive(&mut self, mut primary: Running) -> Outcome {
+        let delay = match &self.inner.hedger {
+            Some(hedger)
+                if primary.step.kind == StepKind::Chain
+                    && self
+                        .queue
+                        .front()
+                        .is_some_and(|s| s.kind == StepKind::Chain) =>
+            {
+                hedger.delay()
+            }
+            _ => None,
+        };
+        let Some(delay) = delay else {
+            let result = primary.call.as_mut().await;
+            return self.settle(primary, result);
+        };
+        let timer = pin!(tokio::time::sleep_until(primary.permit.started + delay));
+        let timer_fired = match select(primary.call.as_mut(), timer).await {
+            Either::Left((result, _)) => return self.settle(primary, result),
+            Either::Right(((), _)) => true,
+        };
+        debug_assert!(timer_fired);
+        let Some(mut hedge) = self.start_hedge() else {
+            let result = primary.call.as_mut().await;
+            return self.settle(primary, result);
+        };
+        let (first, result, second) = match select(primary.call.as_mut(), hedge.call.as_mut()).await
+        {
+            Either::Left((result, _)) => (primary, result, hedge),
+            Either::Right((result, _)) => (hedge, result, primary),
+        };
+        // The first to answer wins; dropping the other cancels it.
+        match self.settle(first, result) {
+            Outcome::Continue => {
+                let mut second = second;
+                let result = second.call.as_mut().await;
+                self.settle(second, result)
+            }
+            done => done,
+        }
+    }
+
+    /// Starts a hedge on the next chain step, if the budget allows one.
+    fn start_hedge(&mut self) -> Option<Running> {
+        let hedger = self.inner.hedger.as_ref()?;
+        if !hedger.withdraw() {
+            return None;
+        }
+        while self
+            .queue
+            .front()
+            .is_some_and(|s| s.kind == StepKind::Chain)
+        {
+            let step = self.queue.pop_front()?;
+            match self.start(step, true) {
+                Ok(running) => return Some(running),
+                Err(reason) => self.explanation.set(step.idx, reason),
+            }
+        }
+        None
+    }
+
+    /// Records an attempt's outcome and decides what happens next.
+    fn settle(&mut self, running: Running, result: Result<ChatReply, Error>) -> Outcome {
+        let Running {
+            step,
+            permit,
+            call,
+            stream_bound,
+        } = running;
+        drop(call);
+        let latency = permit.started.elapsed();
+        let inner = Arc::clone(&self.inner);
+        let slot = &inner.slots[step.idx];
+        match result {
+            Ok(reply) => {
+                let in_flight = permit.succeed(latency);
+                let mut reply = bound_stream(reply, stream_bound, Some(Box::new(in_flight)));
+                let meta = reply.meta_mut();
+                meta.route = Some(inner.name.clone());
+                meta.deployment = Some(slot.deployment.name.clone());
+                meta.failed_attempts = std::mem::take(&mut self.failed);
+                Outcome::Reply(Box::new(reply))
+            }
+            Err(error) => {
+                permit.fail(&error, latency);
+                tracing::debug!(
+                    route = %inner.name,
+                    deployment = %slot.deployment.name,
+                    error = %error,
+                    "routing attempt failed"
+                );
+                self.failed.push(Attempt {
+                    deployment: slot.deployment.name.clone(),
+                    provider: error.provider().unwrap_or_default().to_owned(),
+                    elapsed: latency,
+                    error: error.clone(),
+                });
+                self.explanation.failed(step.idx, error.clone());
+                self.last_error = Some(error.clone());
+                self.after_failure(step, error)
+            }
+        }
+    }
+
+    fn after_failure(&mut self, step: Step, error: Error) -> Outcome {
+        let fallback = &self.inner.fallback;
+        match error.kind() {
+            ErrorKind::ContextLengthExceeded if fallback.context_length != ContextFallback::Off => {
+                let targets = self.context_targets(step.idx);
+                return self.redirect(targets, error);
+            }
+            ErrorKind::ContentFiltered if !self.inner.content_list.is_empty() => {
+                let targets: Vec<usize> = self
+                    .inner
+                    .content_list
+                    .iter()
+                    .copied()
+                    .filter(|&i| !self.tried[i])
+                    .collect();
+                return self.redirect(targets, error);
+            }
+            _ => {}
+        }
+        if !fallback.moves_on(&error) {
+            return Outcome::Stop(error);
+        }
+        if error.is_retryable() {
+            let wait = self.inner.retrier.wait(self.retries, &error);
+            self.retry_queue.retain(|c| c.step.idx != step.idx);
+            self.retry_queue.push(RetryCandidate {
+                step,
+                not_before: Instant::now() + wait,
+            });
+        }
+        Outcome::Continue
+    }
+
+    /// Replaces the rest of the plan with a special fallback's targets.
+    fn redirect(&mut self, targets: Vec<usize>, error: Error) -> Outcome {
+        if targets.is_empty() {
+            return Outcome::Stop(error);
+        }
+        self.queue.clear();
+        self.retry_queue.clear();
+        for idx in targets {
+            self.push_step(idx, StepKind::Special);
+        }
+        Outcome::Continue
+    }
+
+    /// Deployments to try after `failed` exceeded its context window.
+    fn context_targets(&mut self, failed: usize) -> Vec<usize> {
+        let inner = Arc::clone(&self.inner);
+        match &inner.fallback.context_length {
+            ContextFallback::Deployments(_) => inner
+                .context_list
+                .iter()
+                .copied()
+                .filter(|&i| !self.tried[i])
+                .collect(),
+            ContextFallback::Off => Vec::new(),
+            ContextFallback::Larger => {
+                let exceeded = inner.slots[failed]
+                    .deployment
+                    .facts
+                    .context_window
+                    .unwrap_or(0);
+                let mut larger: Vec<(u64, usize)> = Vec::new();
+                for (idx, slot) in inner.slots.iter().enumerate() {
+                    if self.tried[idx] {
+                        continue;
+                    }
+                    match slot.deployment.facts.context_window {
+                        Some(window) if window > exceeded => larger.push((window, idx)),
+                        window => self.explanation.set(idx, Reason::NotLarger { window }),
+                    }
+                }
+                larger.sort();
+                larger.into_iter().map(|(_, idx)| idx).collect()
+            }
+        }
+    }
+
+    /// Notes, for each deployment that failed, whether it is unavailable now and until when.
+    fn note_current_state(&mut self, now: Instant) {
+        for idx in 0..self.inner.slots.len() {
+            if self.explanation.has_failed(idx)
+                && let Err(reason) = self.eligible(idx, now)
+            {
+                self.explanation.unavailable_now(idx, reason);
+            }
+        }
+    }
+
+    fn exhausted(mut self) -> Error {
+        let now = Instant::now();
+        self.note_current_state(now);
+        let route = self.inner.name.clone();
+        let explanation = std::mem::take(&mut self.explanation);
+        let mut error = explanation.into_error(&route, now);
+        if self.budget_denied {
+            error = Error::new(
+                error.kind(),
+                format!(
+                    "{} (further retries denied by the retry budget)",
+                    error.message()
+                ),
+            )
+            .with_retry_after_opt(error.retry_after());
+        }
+        match self.last_error.take() {
+            Some(last) => error.with_source(last),
+            None => error,
+        }
+    }
+
+    fn deadline_error(&mut self) -> Error {
+        let now = Instant::now();
+        self.note_current_state(now);
+        let explanation = std::mem::take(&mut self.explanation);
+        let error = Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "route `{}`: the request's deadline passed after {:.1}s and {} attempt(s): {}",
+                self.inner.name,
+                now.saturating_duration_since(self.start).as_secs_f64(),
+                self.attempts,
+                explanation.describe(now)
+            ),
+        );
+        match self.last_error.take() {
+            Some(last) => error.with_source(last),
+            None => error,
+        }
+    }
+}
+
+trait WithRetryAfterOpt {
+    fn with_retry_after_opt(self, after: Option<Duration>) -> Self;
+}
+
+impl WithRetryAfterOpt for Error {
+    fn with_retry_after_opt(self, after: Option<Duration>) -> Self {
+        match after {
+            Some(after) => self.with_retry_after(after),
+            None => self,
+        }
+    }
+}

@@ -8,6 +8,7 @@
 //! are stripped of their URL (which may carry a key in a query string), and request
 //! headers are never quoted.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -207,15 +208,17 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// The server-sent events of a response body; transport failures become [`Error`]s.
+/// The server-sent events of a response body; transport failures become [`Error`]s
+/// naming `provider` (a `&'static str` or a name from config alike).
 pub fn sse(
-    provider: &'static str,
+    provider: impl Into<Arc<str>>,
     response: reqwest::Response,
 ) -> SseStream<impl Stream<Item = Result<Bytes, Error>> + Send + 'static> {
+    let provider: Arc<str> = provider.into();
     SseStream::new(
         response
             .bytes_stream()
-            .map(move |chunk| chunk.map_err(|e| transport_error(provider, e))),
+            .map(move |chunk| chunk.map_err(|e| transport_error(&provider, e))),
     )
 }
 

@@ -6,9 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_util::StreamExt;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use tollgate_core::sse::SseStream;
 use tollgate_core::{ChatReply, ChatRequest, ChatStream, Error, ErrorKind, ReplyMeta};
 use tollgate_http::{ClientSettings, MAX_RESPONSE_BODY};
 
@@ -199,11 +197,8 @@ impl Inner {
                 ChatReply::Complete(response)
             });
         }
-        let transport = Arc::clone(errors);
-        let bytes = response
-            .bytes_stream()
-            .map(move |chunk| chunk.map_err(|e| transport.transport(e)));
-        let events = ChatEvents::new(SseStream::new(bytes), Arc::clone(errors), model);
+        let sse = tollgate_http::sse(provider, response);
+        let events = ChatEvents::new(sse, Arc::clone(errors), model);
         let stream = ChatStream::begin(self.meta.clone(), events).await?;
         Ok(ChatReply::Stream(stream))
     }

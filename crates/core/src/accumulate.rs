@@ -70,10 +70,12 @@ impl StreamAccumulator {
                 Some(AssistantPart::Reasoning {
                     text: current,
                     signature: None,
+                    ..
                 }) => current.push_str(&text),
                 _ => self.content.push(AssistantPart::Reasoning {
                     text,
                     signature: None,
+                    signed_by: None,
                 }),
             },
             ChatEvent::ReasoningSignature { signature } => match self.content.last_mut() {
@@ -83,6 +85,7 @@ impl StreamAccumulator {
                 _ => self.content.push(AssistantPart::Reasoning {
                     text: String::new(),
                     signature: Some(signature),
+                    signed_by: None,
                 }),
             },
             ChatEvent::ToolCallStart { index, id, name } => {
@@ -152,6 +155,20 @@ impl StreamAccumulator {
                 "the stream ended without a finish event",
             ));
         };
+        let mut content = self.content;
+        // Signatures arrive as bare events; the provider that answered signed them.
+        if !meta.provider.is_empty() {
+            for part in &mut content {
+                if let AssistantPart::Reasoning {
+                    signature: Some(_),
+                    signed_by: signed_by @ None,
+                    ..
+                } = part
+                {
+                    *signed_by = Some(meta.provider.clone());
+                }
+            }
+        }
         let mut tool_calls = Vec::with_capacity(self.tool_calls.len());
         for (index, call) in self.tool_calls.into_iter().enumerate() {
             // Gaps in the indices are tolerated: some servers number calls sparsely.
@@ -171,7 +188,7 @@ impl StreamAccumulator {
             id: self.id,
             model: self.model,
             message: AssistantMessage {
-                content: self.content,
+                content,
                 tool_calls,
             },
             finish_reason,
@@ -194,7 +211,9 @@ pub fn events_of(response: &ChatResponse) -> Vec<ChatEvent> {
             AssistantPart::Text { text } => {
                 events.push(ChatEvent::TextDelta { text: text.clone() })
             }
-            AssistantPart::Reasoning { text, signature } => {
+            AssistantPart::Reasoning {
+                text, signature, ..
+            } => {
                 events.push(ChatEvent::ReasoningDelta { text: text.clone() });
                 if let Some(signature) = signature {
                     events.push(ChatEvent::ReasoningSignature {
@@ -269,7 +288,8 @@ mod tests {
             vec![
                 AssistantPart::Reasoning {
                     text: "think more".into(),
-                    signature: Some("sig".into())
+                    signature: Some("sig".into()),
+                    signed_by: None,
                 },
                 AssistantPart::Text {
                     text: "Hello".into()
@@ -277,6 +297,42 @@ mod tests {
             ]
         );
         assert_eq!(r.usage, Some(Usage::new(3, 9)));
+    }
+
+    #[test]
+    fn signatures_are_stamped_with_the_provider_that_answered() {
+        let mut acc = StreamAccumulator::new();
+        for e in [
+            start(),
+            ChatEvent::ReasoningDelta { text: "hm".into() },
+            ChatEvent::ReasoningSignature {
+                signature: "sig".into(),
+            },
+            ChatEvent::ReasoningDelta {
+                text: "unsigned".into(),
+            },
+            finish(FinishReason::Stop),
+        ] {
+            acc.push(e);
+        }
+        let meta = ReplyMeta {
+            provider: "anthropic".into(),
+            ..ReplyMeta::default()
+        };
+        let r = acc.finish(meta).unwrap();
+        let signed = &r.message.content[0];
+        assert_eq!(signed.signature_for("anthropic"), Some("sig"));
+        assert_eq!(signed.signature_for("gcp.gemini"), None);
+        assert!(signed.is_foreign_reasoning("gcp.gemini"));
+        assert!(!signed.is_foreign_reasoning("anthropic"));
+        // Unsigned reasoning is nobody's: it carries no provenance.
+        assert!(matches!(
+            &r.message.content[1],
+            AssistantPart::Reasoning {
+                signed_by: None,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -272,11 +272,43 @@ pub enum AssistantPart {
     Reasoning {
         /// The reasoning text (may be empty when the provider only sent a signature).
         text: String,
-        /// Anthropic's signature, which must be echoed back unchanged when a tool loop
-        /// continues with thinking on.
+        /// The provider's opaque signature (Anthropic thinking, Gemini thought
+        /// signatures), which must be echoed back unchanged when a tool loop continues.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signature: Option<String>,
+        /// The provider that signed it (`anthropic`, `gcp.gemini`, … as in
+        /// [`ReplyMeta::provider`](crate::ReplyMeta::provider)). A signature is only
+        /// valid for its signer: encoders replay their own and drop others', so a
+        /// conversation can move between providers. `None` means unknown (e.g. a
+        /// conversation stored without it) and is replayed as is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signed_by: Option<String>,
     },
+}
+
+impl AssistantPart {
+    /// Whether this part carries a signature that `provider` may receive back: one it
+    /// signed itself, or one of unknown origin. Foreign signatures are never replayed.
+    pub fn signature_for(&self, provider: &str) -> Option<&str> {
+        match self {
+            Self::Reasoning {
+                signature: Some(signature),
+                signed_by,
+                ..
+            } if signed_by.as_deref().is_none_or(|by| by == provider) => Some(signature),
+            _ => None,
+        }
+    }
+
+    /// Whether this is reasoning signed by a provider other than `provider`: it must not
+    /// be sent to `provider` at all (its text without the signature is rejected or
+    /// meaningless there).
+    pub fn is_foreign_reasoning(&self, provider: &str) -> bool {
+        matches!(
+            self,
+            Self::Reasoning { signed_by: Some(by), signature: Some(_), .. } if by != provider
+        )
+    }
 }
 
 /// A request by the model to call a tool.

@@ -167,7 +167,7 @@ pub fn assert_conforms(harness: &Harness, actual: &ChatResponse, expected: &Chat
         assert_distinct_ids(&actual.message.tool_calls);
     }
     if harness.target == Target::Gemini && !expected.message.tool_calls.is_empty() {
-        let signature_only = |p: &AssistantPart| matches!(p, AssistantPart::Reasoning { text, signature: Some(s) } if text.is_empty() && !s.is_empty());
+        let signature_only = |p: &AssistantPart| matches!(p, AssistantPart::Reasoning { text, signature: Some(s), .. } if text.is_empty() && !s.is_empty());
         let count = actual
             .message
             .content

@@ -156,15 +156,14 @@ async fn portable(source: Source, destination: Target) {
     assert_portable(destination, &sent, &turn);
     if source.target() == destination {
         assert_signatures_echoed(destination, &sent, &turn);
+    } else {
+        assert_no_foreign_signatures(destination, &sent, &turn);
     }
 }
 
-/// Back on the provider that produced them, reasoning signatures are echoed unchanged
-/// (Anthropic requires its signed `thinking` blocks back in a tool loop; Gemini 3 rejects a
-/// replayed function call whose `thoughtSignature` was dropped).
-fn assert_signatures_echoed(destination: Target, sent: &WireRequest, turn: &ChatResponse) {
-    let issued: Vec<&str> = turn
-        .message
+/// The signatures a reply carried.
+fn issued_signatures(turn: &ChatResponse) -> Vec<&str> {
+    turn.message
         .content
         .iter()
         .filter_map(|part| match part {
@@ -174,7 +173,30 @@ fn assert_signatures_echoed(destination: Target, sent: &WireRequest, turn: &Chat
             } => Some(signature.as_str()),
             _ => None,
         })
+        .collect()
+}
+
+/// A signature is only valid for the provider that issued it: another provider rejects it
+/// (Anthropic answers 400 for an invalid thinking signature), so none may cross over.
+fn assert_no_foreign_signatures(destination: Target, sent: &WireRequest, turn: &ChatResponse) {
+    let issued = issued_signatures(turn);
+    let leaked: Vec<&str> = sent
+        .signatures()
+        .into_iter()
+        .filter(|s| issued.contains(s))
         .collect();
+    assert!(
+        leaked.is_empty(),
+        "{destination} received another provider's signatures {leaked:?}: {}",
+        sent.body
+    );
+}
+
+/// Back on the provider that produced them, reasoning signatures are echoed unchanged
+/// (Anthropic requires its signed `thinking` blocks back in a tool loop; Gemini 3 rejects a
+/// replayed function call whose `thoughtSignature` was dropped).
+fn assert_signatures_echoed(destination: Target, sent: &WireRequest, turn: &ChatResponse) {
+    let issued = issued_signatures(turn);
     if destination.flavor() != Flavor::OpenAi {
         assert!(!issued.is_empty(), "{destination} signed its reasoning");
     }

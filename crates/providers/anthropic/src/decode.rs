@@ -115,10 +115,15 @@ pub fn decode_response(
             ResponseBlock::Thinking {
                 thinking,
                 signature,
-            } => content.push(AssistantPart::Reasoning {
-                text: thinking,
-                signature: signature.filter(|s| !s.is_empty()),
-            }),
+            } => {
+                let signature = signature.filter(|s| !s.is_empty());
+                let signed_by = signature.as_ref().map(|_| crate::PROVIDER.to_owned());
+                content.push(AssistantPart::Reasoning {
+                    text: thinking,
+                    signature,
+                    signed_by,
+                })
+            }
             ResponseBlock::Other => {}
         }
     }
@@ -216,7 +221,8 @@ mod tests {
             vec![
                 AssistantPart::Reasoning {
                     text: "Hmm.".into(),
-                    signature: Some("sig==".into())
+                    signature: Some("sig==".into()),
+                    signed_by: Some("anthropic".into()),
                 },
                 AssistantPart::Text {
                     text: "Part one, part two.".into()

@@ -377,14 +377,19 @@ fn assistant_blocks(
         match part {
             AssistantPart::Text { text } if text.is_empty() => {}
             AssistantPart::Text { text } => blocks.push(RequestBlock::text(text.clone())),
-            AssistantPart::Reasoning {
-                text,
-                signature: Some(signature),
-            } if !signature.is_empty() => blocks.push(RequestBlock::Thinking {
-                thinking: text.clone(),
-                signature: signature.clone(),
-            }),
-            AssistantPart::Reasoning { .. } => {}
+            // Only signatures Anthropic issued may come back (a Gemini thought signature
+            // would be rejected); unsigned or foreign reasoning is dropped.
+            AssistantPart::Reasoning { text, .. } => {
+                if let Some(signature) = part
+                    .signature_for(crate::PROVIDER)
+                    .filter(|s| !s.is_empty())
+                {
+                    blocks.push(RequestBlock::Thinking {
+                        thinking: text.clone(),
+                        signature: signature.to_owned(),
+                    });
+                }
+            }
         }
     }
     for call in &assistant.tool_calls {

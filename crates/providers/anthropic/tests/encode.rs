@@ -186,10 +186,19 @@ fn signed_reasoning_is_echoed_and_unsigned_reasoning_dropped() {
                 AssistantPart::Reasoning {
                     text: "Let me think.".into(),
                     signature: Some("EqQBCgIYAhIM".into()),
+                    signed_by: Some("anthropic".into()),
                 },
                 AssistantPart::Reasoning {
                     text: "From another provider, unsigned.".into(),
                     signature: None,
+                    signed_by: None,
+                },
+                // A Gemini thought signature must never reach Anthropic: it would be
+                // rejected as an invalid thinking signature. The snapshot shows it gone.
+                AssistantPart::Reasoning {
+                    text: String::new(),
+                    signature: Some("gemini-thought-signature".into()),
+                    signed_by: Some("gcp.gemini".into()),
                 },
                 AssistantPart::Text {
                     text: "Answer.".into(),

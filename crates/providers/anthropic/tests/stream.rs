@@ -145,7 +145,8 @@ async fn thinking_deltas_become_reasoning_with_its_signature() {
         vec![
             AssistantPart::Reasoning {
                 text: "Tides follow the moon.".into(),
-                signature: Some("EqQBCgIYAhIM".into())
+                signature: Some("EqQBCgIYAhIM".into()),
+                signed_by: Some("anthropic".into()),
             },
             AssistantPart::Text {
                 text: "High tide at 06:12.".into()

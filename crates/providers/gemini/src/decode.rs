@@ -298,7 +298,7 @@ mod tests {
             response,
             body.as_bytes(),
             "asked-model",
-            ReplyMeta::default(),
+            ReplyMeta::for_provider(crate::PROVIDER, "https://generativelanguage.googleapis.com"),
             "k",
         )
     }
@@ -354,7 +354,12 @@ mod tests {
         // The signature of the first call is kept as a signature-only reasoning part.
         assert_eq!(r.message.content.len(), 1);
         match &r.message.content[0] {
-            AssistantPart::Reasoning { text, signature } => {
+            AssistantPart::Reasoning {
+                text,
+                signature,
+                signed_by,
+            } => {
+                assert_eq!(signed_by.as_deref(), Some("gcp.gemini"));
                 assert!(text.is_empty());
                 assert!(
                     signature
@@ -424,7 +429,8 @@ mod tests {
             r.message.content,
             vec![AssistantPart::Reasoning {
                 text: "Let me think harder".into(),
-                signature: Some("sig-call".into())
+                signature: Some("sig-call".into()),
+                signed_by: Some("gcp.gemini".into()),
             }]
         );
         let body = r#"{"candidates":[{"content":{"role":"model","parts":[
@@ -438,14 +444,16 @@ mod tests {
             vec![
                 AssistantPart::Reasoning {
                     text: "plan".into(),
-                    signature: Some("s1".into())
+                    signature: Some("s1".into()),
+                    signed_by: Some("gcp.gemini".into()),
                 },
                 AssistantPart::Text {
                     text: "Answer".into()
                 },
                 AssistantPart::Reasoning {
                     text: String::new(),
-                    signature: Some("s2".into())
+                    signature: Some("s2".into()),
+                    signed_by: Some("gcp.gemini".into()),
                 },
             ]
         );
@@ -464,7 +472,8 @@ mod tests {
             r.message.content[1],
             AssistantPart::Reasoning {
                 text: String::new(),
-                signature: Some("s2".into())
+                signature: Some("s2".into()),
+                signed_by: Some("gcp.gemini".into()),
             }
         );
     }

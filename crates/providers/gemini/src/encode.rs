@@ -156,12 +156,19 @@ pub(crate) fn guess_mime_type(url: &str) -> Option<&'static str> {
 ///   part;
 /// - when the turn has tool calls, the *last* signature of the turn goes on the first
 ///   `functionCall` part instead (Gemini 2.5/3 sign the first call of a step and Gemini 3
-///   rejects a replayed call without it).
+///   rejects a replayed call without it);
+/// - reasoning another provider signed (an Anthropic thinking block) is left out whole:
+///   its signature means nothing here and its text is not a Gemini thought.
 fn model_parts(message: &AssistantMessage) -> Vec<Part> {
+    let own: Vec<&AssistantPart> = message
+        .content
+        .iter()
+        .filter(|part| !part.is_foreign_reasoning(crate::PROVIDER))
+        .collect();
     let call_signature_at = if message.tool_calls.is_empty() {
         None
     } else {
-        message.content.iter().rposition(|p| {
+        own.iter().rposition(|p| {
             matches!(
                 p,
                 AssistantPart::Reasoning {
@@ -173,14 +180,16 @@ fn model_parts(message: &AssistantMessage) -> Vec<Part> {
     };
     let mut parts: Vec<Part> = Vec::with_capacity(message.content.len() + message.tool_calls.len());
     let mut call_signature = None;
-    for (i, part) in message.content.iter().enumerate() {
+    for (i, part) in own.into_iter().enumerate() {
         match part {
             AssistantPart::Text { text } => {
                 if !text.is_empty() {
                     parts.push(Part::text(text.clone()));
                 }
             }
-            AssistantPart::Reasoning { text, signature } => {
+            AssistantPart::Reasoning {
+                text, signature, ..
+            } => {
                 let signature = if Some(i) == call_signature_at {
                     call_signature = signature.clone();
                     None
@@ -715,10 +724,12 @@ mod tests {
                 AssistantPart::Reasoning {
                     text: "plan".into(),
                     signature: Some("s1".into()),
+                    signed_by: Some("gcp.gemini".into()),
                 },
                 AssistantPart::Reasoning {
                     text: String::new(),
                     signature: Some("s2".into()),
+                    signed_by: None,
                 },
             ],
             tool_calls: vec![ToolCall::new("a", "f", "{}"), ToolCall::new("b", "f", "{}")],
@@ -729,5 +740,26 @@ mod tests {
         assert_eq!(parts[1].thought_signature.as_deref(), Some("s2"));
         assert!(parts[1].function_call.is_some());
         assert_eq!(parts[2].thought_signature, None);
+    }
+
+    #[test]
+    fn reasoning_another_provider_signed_is_left_out() {
+        let message = AssistantMessage {
+            content: vec![
+                AssistantPart::Reasoning {
+                    text: "Anthropic thinking".into(),
+                    signature: Some("anthropic-signature".into()),
+                    signed_by: Some("anthropic".into()),
+                },
+                AssistantPart::Text {
+                    text: "Checking.".into(),
+                },
+            ],
+            tool_calls: vec![ToolCall::new("a", "f", "{}")],
+        };
+        let parts = model_parts(&message);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert!(parts.iter().all(|p| p.thought.is_none()));
+        assert!(parts.iter().all(|p| p.thought_signature.is_none()));
     }
 }

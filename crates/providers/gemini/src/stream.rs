@@ -286,7 +286,7 @@ mod tests {
         );
         assert!(matches!(
             &streamed.message.content[..],
-            [AssistantPart::Reasoning { text, signature: Some(_) }] if text.is_empty()
+            [AssistantPart::Reasoning { text, signature: Some(_), .. }] if text.is_empty()
         ));
         let usage = streamed.usage.unwrap();
         assert_eq!(

@@ -267,6 +267,7 @@ fn thought_signatures_are_echoed_where_gemini_put_them() {
             content: vec![AssistantPart::Reasoning {
                 text: "I should call the tool twice.".into(),
                 signature: Some("sig-call".into()),
+                signed_by: Some("gcp.gemini".into()),
             }],
             tool_calls: vec![
                 ToolCall::new("call_0_abc", "get_tide_times", r#"{"harbor":"Brest"}"#),
@@ -291,6 +292,7 @@ fn thought_signatures_are_echoed_where_gemini_put_them() {
                 AssistantPart::Reasoning {
                     text: String::new(),
                     signature: Some("sig-text".into()),
+                    signed_by: Some("gcp.gemini".into()),
                 },
             ],
             tool_calls: Vec::new(),

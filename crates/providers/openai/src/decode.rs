@@ -98,6 +98,7 @@ fn parts(message: &mut WireMessage<'_>) -> Vec<AssistantPart> {
         out.push(AssistantPart::Reasoning {
             text: reasoning,
             signature: None,
+            signed_by: None,
         });
     }
     match std::mem::take(&mut message.content) {
@@ -116,6 +117,7 @@ fn parts(message: &mut WireMessage<'_>) -> Vec<AssistantPart> {
                     ContentPart::Reasoning(text) => out.push(AssistantPart::Reasoning {
                         text,
                         signature: None,
+                        signed_by: None,
                     }),
                 }
             }
@@ -275,7 +277,8 @@ mod tests {
             vec![
                 AssistantPart::Reasoning {
                     text: "Think.".into(),
-                    signature: None
+                    signature: None,
+                    signed_by: None,
                 },
                 AssistantPart::Text {
                     text: "Answer. I can't.".into()

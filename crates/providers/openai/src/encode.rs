@@ -261,6 +261,7 @@ mod tests {
             content: vec![AssistantPart::Reasoning {
                 text: "secret thoughts".into(),
                 signature: None,
+                signed_by: None,
             }],
             tool_calls: vec![ToolCall::new("call_1", "f", "")],
         });

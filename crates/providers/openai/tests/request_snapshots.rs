@@ -53,6 +53,7 @@ fn tool_conversation() -> ChatRequest {
                 AssistantPart::Reasoning {
                     text: "I should call the tool twice.".into(),
                     signature: Some("sig".into()),
+                    signed_by: None,
                 },
                 AssistantPart::Text {
                     text: "Let me look both up.".into(),

@@ -46,6 +46,7 @@ fn expected_interleaved() -> (Vec<AssistantPart>, Vec<ToolCall>, Usage) {
             AssistantPart::Reasoning {
                 text: "Two harbors, two calls.".into(),
                 signature: None,
+                signed_by: None,
             },
             AssistantPart::Text {
                 text: "Checking é…".into(),

@@ -1,0 +1,355 @@
+//! Writing a stream of [`ChatEvent`]s as OpenAI `chat.completion.chunk` server-sent events.
+//!
+//! Each event is serialized straight into one reusable buffer (`data: {json}\n\n`) and
+//! split off as a [`Bytes`] frame: no intermediate JSON values, no per-chunk strings.
+//!
+//! The shape follows OpenAI exactly: a first chunk with `delta.role = "assistant"`, text
+//! in `delta.content`, reasoning in `delta.reasoning_content` (DeepSeek's field, which
+//! most clients read), tool calls as `delta.tool_calls[{index, id, type, function:{name,
+//! arguments}}]` on their first chunk and `{index, function:{arguments}}` after, a chunk
+//! with an empty delta and `finish_reason`, then — when the request set
+//! `stream_options.include_usage` — a chunk with `choices: []` and `usage`, and finally
+//! `data: [DONE]`. A failure after the first event ends the stream with
+//! `data: {"error":{…}}` and **no** `[DONE]`, so a client never mistakes a broken answer
+//! for a complete one.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::Serialize;
+use tollgate_core::{ChatEvent, Usage};
+
+use super::error::ApiError;
+use super::response::WireUsage;
+
+/// Turns [`ChatEvent`]s into SSE frames.
+#[derive(Debug)]
+pub struct ChunkEncoder {
+    id: String,
+    model: String,
+    created: u64,
+    include_usage: bool,
+    started: bool,
+    usage: Option<Usage>,
+    buf: BytesMut,
+}
+
+#[derive(Serialize)]
+struct Chunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: &'a [ChunkChoice<'a>],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Serialize)]
+struct ChunkChoice<'a> {
+    index: u32,
+    delta: Delta<'a>,
+    logprobs: (),
+    finish_reason: Option<&'a str>,
+}
+
+#[derive(Serialize, Default)]
+struct Delta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[ToolCallDelta<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+struct ToolCallDelta<'a> {
+    index: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    function: FunctionDelta<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionDelta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    arguments: &'a str,
+}
+
+impl ChunkEncoder {
+    /// An encoder for one stream created at `created` (Unix seconds).
+    pub fn new(created: u64, include_usage: bool) -> Self {
+        Self {
+            id: String::new(),
+            model: String::new(),
+            created,
+            include_usage,
+            started: false,
+            usage: None,
+            buf: BytesMut::with_capacity(512),
+        }
+    }
+
+    /// The last usage the stream reported, if any.
+    pub fn usage(&self) -> Option<&Usage> {
+        self.usage.as_ref()
+    }
+
+    /// The model the provider reported in the stream's start event.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The frames for one event (`None` for events with no OpenAI form: usage, which
+    /// comes at the end, and reasoning signatures).
+    pub fn event(&mut self, event: ChatEvent) -> Option<Bytes> {
+        if let ChatEvent::Start { id, model } = event {
+            self.id = id;
+            self.model = model;
+            self.started = true;
+            self.write_delta(
+                Delta {
+                    role: Some("assistant"),
+                    content: Some(""),
+                    ..Delta::default()
+                },
+                None,
+            );
+            return Some(self.buf.split().freeze());
+        }
+        if !self.started {
+            // A stream without a start event still opens with the role chunk.
+            self.started = true;
+            self.write_delta(
+                Delta {
+                    role: Some("assistant"),
+                    content: Some(""),
+                    ..Delta::default()
+                },
+                None,
+            );
+        }
+        match &event {
+            ChatEvent::TextDelta { text } => self.write_delta(
+                Delta {
+                    content: Some(text),
+                    ..Delta::default()
+                },
+                None,
+            ),
+            ChatEvent::ReasoningDelta { text } => self.write_delta(
+                Delta {
+                    reasoning_content: Some(text),
+                    ..Delta::default()
+                },
+                None,
+            ),
+            ChatEvent::ToolCallStart { index, id, name } => self.write_delta(
+                Delta {
+                    tool_calls: Some([ToolCallDelta {
+                        index: *index,
+                        id: Some(id),
+                        kind: Some("function"),
+                        function: FunctionDelta {
+                            name: Some(name),
+                            arguments: "",
+                        },
+                    }]),
+                    ..Delta::default()
+                },
+                None,
+            ),
+            ChatEvent::ToolCallDelta { index, arguments } => self.write_delta(
+                Delta {
+                    tool_calls: Some([ToolCallDelta {
+                        index: *index,
+                        id: None,
+                        kind: None,
+                        function: FunctionDelta {
+                            name: None,
+                            arguments,
+                        },
+                    }]),
+                    ..Delta::default()
+                },
+                None,
+            ),
+            ChatEvent::Finish { reason, .. } => {
+                self.write_delta(Delta::default(), Some(reason.as_str()));
+            }
+            ChatEvent::Usage(usage) => self.usage = Some(*usage),
+            ChatEvent::Start { .. } | ChatEvent::ReasoningSignature { .. } => {}
+        }
+        (!self.buf.is_empty()).then(|| self.buf.split().freeze())
+    }
+
+    /// The closing frames of a stream that finished: the usage chunk (if the request
+    /// asked for it and the provider reported usage, with `cost_usd` when known), an SSE
+    /// comment `: x-tollgate-cost-usd=<usd>` when the cost is known, and `data: [DONE]`.
+    pub fn finish(&mut self, cost_usd: Option<f64>) -> Bytes {
+        if self.include_usage
+            && let Some(usage) = self.usage
+        {
+            self.write_chunk(&[], Some(WireUsage::new(&usage, cost_usd)));
+        }
+        if let Some(cost) = cost_usd {
+            self.buf.put_slice(b": x-tollgate-cost-usd=");
+            self.buf.put_slice(format_cost(cost).as_bytes());
+            self.buf.put_slice(b"\n\n");
+        }
+        self.buf.put_slice(b"data: [DONE]\n\n");
+        self.buf.split().freeze()
+    }
+
+    /// The frame that ends a broken stream: `data: {"error":{…}}` (no `[DONE]`).
+    pub fn error(&mut self, error: &ApiError) -> Bytes {
+        self.buf.put_slice(b"data: ");
+        let _ = serde_json::to_writer((&mut self.buf).writer(), &error.body());
+        self.buf.put_slice(b"\n\n");
+        self.buf.split().freeze()
+    }
+
+    fn write_delta(&mut self, delta: Delta<'_>, finish_reason: Option<&str>) {
+        let choice = [ChunkChoice {
+            index: 0,
+            delta,
+            logprobs: (),
+            finish_reason,
+        }];
+        write_frame(
+            &mut self.buf,
+            &Chunk {
+                id: &self.id,
+                object: "chat.completion.chunk",
+                created: self.created,
+                model: &self.model,
+                choices: &choice,
+                usage: None,
+            },
+        );
+    }
+
+    fn write_chunk(&mut self, choices: &[ChunkChoice<'_>], usage: Option<WireUsage>) {
+        write_frame(
+            &mut self.buf,
+            &Chunk {
+                id: &self.id,
+                object: "chat.completion.chunk",
+                created: self.created,
+                model: &self.model,
+                choices,
+                usage,
+            },
+        );
+    }
+}
+
+fn write_frame(buf: &mut BytesMut, chunk: &Chunk<'_>) {
+    buf.put_slice(b"data: ");
+    // Writing borrowed strings and numbers into memory cannot fail.
+    let _ = serde_json::to_writer(buf.writer(), chunk);
+    buf.put_slice(b"\n\n");
+}
+
+/// A cost in USD as the header and the SSE comment print it: up to ten decimals,
+/// trailing zeros trimmed (`0.000135`).
+pub fn format_cost(cost: f64) -> String {
+    let mut text = format!("{cost:.10}");
+    while text.ends_with('0') && !text.ends_with(".0") {
+        text.pop();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tollgate_core::FinishReason;
+
+    fn frames(encoder: &mut ChunkEncoder, events: Vec<ChatEvent>) -> String {
+        let mut out = String::new();
+        for event in events {
+            if let Some(frame) = encoder.event(event) {
+                out.push_str(std::str::from_utf8(&frame).unwrap());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_stream_is_encoded_as_openai_chunks() {
+        let mut encoder = ChunkEncoder::new(7, true);
+        let mut out = frames(
+            &mut encoder,
+            vec![
+                ChatEvent::Start {
+                    id: "c1".into(),
+                    model: "m".into(),
+                },
+                ChatEvent::text("Hi \"there\""),
+                ChatEvent::ToolCallStart {
+                    index: 0,
+                    id: "t0".into(),
+                    name: "f".into(),
+                },
+                ChatEvent::ToolCallDelta {
+                    index: 0,
+                    arguments: "{\"a\":".into(),
+                },
+                ChatEvent::ToolCallStart {
+                    index: 1,
+                    id: "t1".into(),
+                    name: "g".into(),
+                },
+                ChatEvent::ToolCallDelta {
+                    index: 0,
+                    arguments: "1}".into(),
+                },
+                ChatEvent::Usage(Usage::new(3, 4)),
+                ChatEvent::Finish {
+                    reason: FinishReason::ToolCalls,
+                    raw: None,
+                },
+            ],
+        );
+        out.push_str(std::str::from_utf8(&encoder.finish(Some(0.000135))).unwrap());
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn without_include_usage_there_is_no_usage_chunk() {
+        let mut encoder = ChunkEncoder::new(7, false);
+        frames(&mut encoder, vec![ChatEvent::Usage(Usage::new(1, 1))]);
+        let end = encoder.finish(None);
+        assert_eq!(&end[..], b"data: [DONE]\n\n");
+    }
+
+    #[test]
+    fn an_error_frame_has_openais_error_shape_and_no_done() {
+        let mut encoder = ChunkEncoder::new(7, false);
+        let err = ApiError::from_error(&tollgate_core::Error::new(
+            tollgate_core::ErrorKind::Transport,
+            "cut",
+        ));
+        let frame = encoder.error(&err);
+        let text = std::str::from_utf8(&frame).unwrap();
+        assert!(
+            text.starts_with(
+                "data: {\"error\":{\"message\":\"transport: cut\",\"type\":\"server_error\""
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("[DONE]"));
+    }
+
+    #[test]
+    fn costs_print_without_trailing_zeros() {
+        assert_eq!(format_cost(0.000135), "0.000135");
+        assert_eq!(format_cost(0.0), "0.0");
+        assert_eq!(format_cost(1.5), "1.5");
+    }
+}

@@ -13,6 +13,7 @@ use std::process::{Command, ExitCode};
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod tools;
 mod update_catalog;
 
@@ -33,6 +34,8 @@ enum Task {
     },
     /// Regenerate crates/catalog/data/ from the pinned LiteLLM price file.
     UpdateCatalog,
+    /// Benchmark the gateway against the upstream alone and a bare nginx proxy (writes docs/benchmarks.md).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Task::Ci { tests_only } => ci(tests_only),
         Task::UpdateCatalog => update_catalog::run(),
+        Task::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,9 +1,11 @@
 //! Explanations: why each deployment of a route did not serve a request.
 //!
-//! When nothing can serve a request the route answers [`ErrorKind::NoRoute`] whose message
-//! lists every deployment with its reason, and whose `retry_after` is the soonest moment
-//! one of them becomes available again (the gateway turns it into a 429 with
-//! `retry-after`).
+//! When nothing can serve a request the route answers an error whose message lists every
+//! deployment with its reason, and whose `retry_after` is the soonest moment one of them
+//! becomes available again. Its kind is [`ErrorKind::NoRoute`] when no deployment could
+//! even be tried (the gateway answers 429 with `retry-after`), and the last attempt's kind
+//! when deployments were tried and failed (a transport or server failure is a 502, an
+//! overload a 503, a provider's rate limit a 429).
 
 use std::fmt::Write as _;
 use std::time::Duration;

@@ -1,5 +1,6 @@
-//! When nothing can serve a request: NoRoute listing every deployment and why, with
-//! retry_after set to the soonest availability.
+//! When nothing can serve a request: an error listing every deployment and why, with
+//! retry_after set to the soonest availability. Its kind is NoRoute when no deployment
+//! could be tried, and the last attempt's kind when deployments were tried and failed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -52,7 +53,9 @@ async fn no_route_lists_every_deployment_with_its_reason_and_the_soonest_retry_a
 
     tokio::time::advance(secs(5)).await;
     let err = send(&route, vision_request()).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::NoRoute);
+    // `broken` was tried and failed, so the caller sees that failure's kind (a gateway
+    // answers 502, not 429); the message still explains every deployment.
+    assert_eq!(err.kind(), ErrorKind::Server);
     let message = err.message();
     for expected in [
         "no deployment of route `chat` can serve this request",
@@ -86,7 +89,8 @@ async fn a_deployment_that_failed_and_now_cools_down_says_both() {
     let err = send(&route, ChatRequest::new("chat").user("hi"))
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::NoRoute);
+    // Tried and rate limited: the provider's kind, not NoRoute.
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
     assert!(
         err.message().contains("`only`: failed: fake: rate_limited (HTTP 429): slow down, and is now cooling down for 45.0s more"),
         "{err}"
@@ -95,6 +99,17 @@ async fn a_deployment_that_failed_and_now_cools_down_says_both() {
     // The failure that led here is the error's source.
     let source = std::error::Error::source(&err).unwrap().to_string();
     assert!(source.contains("slow down"), "{source}");
+
+    // The next request finds nothing it can even try: that is NoRoute, and the
+    // cooling-down deployment receives nothing.
+    tokio::time::advance(secs(5)).await;
+    let err = send(&route, ChatRequest::new("chat").user("hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoRoute);
+    assert!(err.message().contains("cooling down for 40.0s more"), "{err}");
+    assert_eq!(err.retry_after(), Some(secs(40)));
+    assert_eq!(only.calls(), 1);
 }
 
 #[tokio::test(start_paused = true)]

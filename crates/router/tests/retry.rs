@@ -51,7 +51,7 @@ async fn a_retry_after_longer_than_max_wait_is_not_waited_for() {
         .unwrap();
     let t0 = Instant::now();
     let err = send(&route, request("chat")).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::NoRoute);
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
     assert_eq!(err.retry_after(), Some(secs(60)));
     assert_eq!(
         Instant::now(),
@@ -82,8 +82,8 @@ async fn without_retry_after_the_backoff_is_exponential_with_seeded_jitter() {
     let err = send(&route, request("chat")).await.unwrap_err();
     assert_eq!(
         err.kind(),
-        ErrorKind::NoRoute,
-        "three retries, then it gives up"
+        ErrorKind::Server,
+        "three retries, then it gives up with the provider's failure"
     );
     let times: Vec<Duration> = only.requests().iter().map(|(t, _)| *t - t0).collect();
     assert_eq!(times.len(), 4);
@@ -222,7 +222,7 @@ async fn retries_per_request_are_capped_across_deployments() {
         .build()
         .unwrap();
     let err = send(&route, request("chat")).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::NoRoute);
+    assert_eq!(err.kind(), ErrorKind::Server);
     // Two first attempts (fallback) + two retries: never 2 × (1 + 2).
     assert_eq!(a.calls() + b.calls(), 4);
 }

@@ -596,6 +596,14 @@ impl Request {
         let route = self.inner.name.clone();
         let explanation = std::mem::take(&mut self.explanation);
         let mut error = explanation.into_error(&route, now);
+        // Deployments were tried and failed: the caller sees that failure's kind (a
+        // transport error, an overload, a 5xx…), with every deployment's story in the
+        // message. NoRoute is for requests no deployment could even be tried for.
+        if error.kind() == ErrorKind::NoRoute
+            && let Some(last) = &self.last_error
+        {
+            error = error.with_kind(last.kind());
+        }
         if self.budget_denied {
             error = Error::new(
                 error.kind(),

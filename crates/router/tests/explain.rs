@@ -107,7 +107,10 @@ async fn a_deployment_that_failed_and_now_cools_down_says_both() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoRoute);
-    assert!(err.message().contains("cooling down for 40.0s more"), "{err}");
+    assert!(
+        err.message().contains("cooling down for 40.0s more"),
+        "{err}"
+    );
     assert_eq!(err.retry_after(), Some(secs(40)));
     assert_eq!(only.calls(), 1);
 }

@@ -1,9 +1,10 @@
 //! Reading an OpenAI Chat Completions request body into a [`ChatRequest`], once.
 //!
 //! The body is deserialized straight from its bytes (no intermediate `serde_json::Value`
-//! for the known fields) with the field path tracked, so a 400 names the field at fault
-//! (`messages[2].tool_calls[0].function.name`). Unknown top-level fields are kept in
-//! [`ChatRequest::extra`] and passed through to the provider.
+//! for the known fields); a body that fails is read again with the field path tracked,
+//! so a 400 names the field at fault (`messages[2].tool_calls[0].function.name`).
+//! Unknown top-level fields are kept in [`ChatRequest::extra`] and passed through to the
+//! provider.
 //!
 //! | OpenAI field | `ChatRequest` |
 //! | --- | --- |
@@ -50,24 +51,13 @@ pub struct Decoded {
 /// wrong type, a missing `model` or `messages`, `n` other than 1, or a message its role
 /// cannot carry.
 pub fn decode(body: &[u8]) -> Result<Decoded, ApiError> {
+    // Tracking the field path costs on every field, so the body is read without it first;
+    // only a body that fails is read again, with the path, to name the field at fault.
     let mut de = serde_json::Deserializer::from_slice(body);
-    let wire: WireRequest = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::invalid_request(
-                format!("The request body is not valid JSON: {inner}."),
-                None,
-            )
-        } else if path.is_empty() || path == "." {
-            ApiError::invalid_request(
-                format!("The request body is not a Chat Completions request object: {inner}."),
-                None,
-            )
-        } else {
-            ApiError::invalid_request(format!("Invalid value for `{path}`: {inner}."), Some(path))
-        }
-    })?;
+    let wire = match WireRequest::deserialize(&mut de) {
+        Ok(wire) => wire,
+        Err(plain) => return Err(decode_failure(body, plain)),
+    };
     de.end().map_err(|err| {
         ApiError::invalid_request(
             format!("The request body has trailing characters: {err}."),
@@ -75,6 +65,30 @@ pub fn decode(body: &[u8]) -> Result<Decoded, ApiError> {
         )
     })?;
     wire.into_core()
+}
+
+/// The 400 for a body that did not deserialize: read again with the field path tracked.
+fn decode_failure(body: &[u8], plain: serde_json::Error) -> ApiError {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let (path, inner) = match serde_path_to_error::deserialize::<_, WireRequest>(&mut de) {
+        Err(err) => (err.path().to_string(), err.into_inner()),
+        // Deserialization is deterministic, so this does not happen; without a path the
+        // first error is still reported.
+        Ok(_) => (String::new(), plain),
+    };
+    if inner.is_syntax() || inner.is_eof() {
+        ApiError::invalid_request(
+            format!("The request body is not valid JSON: {inner}."),
+            None,
+        )
+    } else if path.is_empty() || path == "." {
+        ApiError::invalid_request(
+            format!("The request body is not a Chat Completions request object: {inner}."),
+            None,
+        )
+    } else {
+        ApiError::invalid_request(format!("Invalid value for `{path}`: {inner}."), Some(path))
+    }
 }
 
 fn invalid(param: impl Into<String>, message: impl Into<String>) -> ApiError {

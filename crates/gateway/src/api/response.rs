@@ -204,8 +204,34 @@ pub fn encode(response: &ChatResponse, created: u64) -> Vec<u8> {
         }],
         usage: response.usage.as_ref().map(|u| WireUsage::new(u, None)),
     };
+    // Sized up front so the buffer is not grown (and copied) while it is written.
+    let mut out = Vec::with_capacity(encoded_size_hint(response));
     // Serializing borrowed strings and numbers into a Vec cannot fail.
-    serde_json::to_vec(&completion).unwrap_or_default()
+    if serde_json::to_writer(&mut out, &completion).is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// About how many bytes the `chat.completion` for `response` takes: its fixed part, with
+/// usage, plus the strings it carries (a little more when they need escaping).
+fn encoded_size_hint(response: &ChatResponse) -> usize {
+    let text: usize = response
+        .message
+        .content
+        .iter()
+        .map(|part| match part {
+            AssistantPart::Text { text } | AssistantPart::Reasoning { text, .. } => text.len(),
+        })
+        .sum();
+    let calls: usize = response
+        .message
+        .tool_calls
+        .iter()
+        .map(|call| 64 + call.id.len() + call.name.len() + call.arguments.len())
+        .sum();
+    let strings = response.id.len() + response.model.len() + text + calls;
+    448 + strings + strings / 8
 }
 
 /// The current time in Unix seconds (`created`).

@@ -1,7 +1,7 @@
 //! `POST /v1/chat/completions`.
 //!
 //! In order: take a snapshot of the [`AppState`]; authenticate the caller (401); read the
-//! body within the limit (413); decode it into a [`ChatRequest`] once (400 naming the
+//! body within the limit (413); decode it into a [`ChatRequest`](tollgate_core::ChatRequest) once (400 naming the
 //! field); find the route (404 listing the known ones); check the key may use it (403)
 //! and is within its rate (429); call the route's service; answer
 //! - a complete reply as one `chat.completion` JSON, with `x-tollgate-deployment`,
@@ -22,7 +22,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use tollgate_core::{ChatReply, ChatResponse, ReplyMeta, Usage};
 use tower::ServiceExt;
 
@@ -40,6 +40,12 @@ pub const DEPLOYMENT_HEADER: &str = "x-tollgate-deployment";
 pub const ATTEMPTS_HEADER: &str = "x-tollgate-attempts";
 /// The name of the header that reports what the call cost, in USD.
 pub const COST_HEADER: &str = "x-tollgate-cost-usd";
+
+// The same names, checked once at compile time rather than on every answer.
+const DEPLOYMENT: HeaderName = HeaderName::from_static(DEPLOYMENT_HEADER);
+const ATTEMPTS: HeaderName = HeaderName::from_static(ATTEMPTS_HEADER);
+const COST: HeaderName = HeaderName::from_static(COST_HEADER);
+const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
 
 /// The handler.
 pub async fn chat_completions(State(shared): State<SharedState>, request: Request) -> Response {
@@ -249,11 +255,11 @@ fn complete_response(
     if let Some(cost) = cost
         && let Ok(value) = HeaderValue::try_from(format_cost(cost))
     {
-        headers.insert(COST_HEADER, value);
+        headers.insert(COST, value);
     }
     let total = started.elapsed();
     let overhead = total.saturating_sub(upstream);
-    headers.insert("server-timing", server_timing(overhead, upstream));
+    headers.insert(SERVER_TIMING, server_timing(overhead, upstream));
     tracing::info!(target: "tollgate::request",
         route = route_name, caller = caller.unwrap_or(""), stream = false, status = 200u16,
         deployment = deployment_name(route, &complete.meta), provider = %complete.meta.provider,
@@ -286,7 +292,7 @@ fn stream_response(
     if let Some(headers) = builder.headers_mut() {
         reply_headers(headers, route, chat_stream.meta());
         let overhead = started.elapsed().saturating_sub(upstream);
-        headers.insert("server-timing", server_timing(overhead, upstream));
+        headers.insert(SERVER_TIMING, server_timing(overhead, upstream));
     }
     let body = SseBody::new(
         chat_stream,
@@ -311,9 +317,9 @@ fn stream_response(
 /// `x-tollgate-deployment` and `x-tollgate-attempts`.
 fn reply_headers(headers: &mut HeaderMap, route: &RouteEntry, meta: &ReplyMeta) {
     if let Ok(value) = HeaderValue::from_str(deployment_name(route, meta)) {
-        headers.insert(DEPLOYMENT_HEADER, value);
+        headers.insert(DEPLOYMENT, value);
     }
-    headers.insert(ATTEMPTS_HEADER, HeaderValue::from(meta.attempts()));
+    headers.insert(ATTEMPTS, HeaderValue::from(meta.attempts()));
 }
 
 /// The deployment that answered: the router's word for it, else the route's only

@@ -41,7 +41,8 @@ pub struct AnthropicClient {
 struct Inner {
     config: AnthropicConfig,
     http: reqwest::Client,
-    url: String,
+    /// Parsed once here: reqwest would re-parse a string URL on every request.
+    url: reqwest::Url,
     headers: HeaderMap,
     meta: ReplyMeta,
 }
@@ -52,8 +53,8 @@ impl AnthropicClient {
     /// # Errors
     ///
     /// [`ErrorKind::Authentication`] if the key cannot be sent as a header;
-    /// [`ErrorKind::InvalidRequest`] for a version or beta name that cannot;
-    /// [`ErrorKind::Transport`] if the HTTP client cannot be built.
+    /// [`ErrorKind::InvalidRequest`] for a version or beta name that cannot, or a base URL
+    /// that is not a URL; [`ErrorKind::Transport`] if the HTTP client cannot be built.
     pub fn new(config: AnthropicConfig) -> Result<Self, Error> {
         let http = tollgate_http::build_client(&config.http)?;
         Self::with_http_client(config, http)
@@ -77,7 +78,13 @@ impl AnthropicClient {
     pub fn with_http_client(config: AnthropicConfig, http: reqwest::Client) -> Result<Self, Error> {
         let headers = headers(&config)?;
         let base = config.base_url.trim_end_matches('/');
-        let url = format!("{base}/v1/messages");
+        let url = reqwest::Url::parse(&format!("{base}/v1/messages")).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidRequest,
+                format!("the base URL is not a valid URL ({e})"),
+            )
+            .with_provider(PROVIDER)
+        })?;
         let meta = ReplyMeta::for_provider(PROVIDER, &config.base_url);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -136,7 +143,11 @@ impl AnthropicClient {
                 header_value("anthropic-beta", &all.join(","))?,
             );
         }
-        let builder = inner.http.post(&inner.url).headers(headers).body(bytes);
+        let builder = inner
+            .http
+            .post(inner.url.clone())
+            .headers(headers)
+            .body(bytes);
         let key = inner.config.api_key.clone();
         let response = tollgate_http::send(PROVIDER, builder, |failure| {
             from_http_failure(&failure, key.expose())
@@ -195,7 +206,7 @@ fn header_value(name: &str, value: &str) -> Result<HeaderValue, Error> {
 impl fmt::Debug for AnthropicClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AnthropicClient")
-            .field("url", &self.inner.url)
+            .field("url", &self.inner.url.as_str())
             .field("anthropic_version", &self.inner.config.anthropic_version)
             .field("betas", &self.inner.config.betas)
             .finish_non_exhaustive()

@@ -48,6 +48,9 @@ impl Default for ClientSettings {
 /// Builds the reqwest client providers use (rustls, HTTP/2 when the server offers it,
 /// no overall timeout: routers own timeouts, so a long stream is not cut by the client).
 ///
+/// Redirects are not followed: a provider API does not redirect its endpoints, and the
+/// router owns retries. A 3xx answer is a failure like any other non-success status.
+///
 /// # Errors
 ///
 /// [`ErrorKind::Transport`] if the TLS backend cannot be initialised.
@@ -57,6 +60,7 @@ pub fn build_client(settings: &ClientSettings) -> Result<reqwest::Client, Error>
         .pool_idle_timeout(settings.pool_idle_timeout)
         .pool_max_idle_per_host(settings.pool_max_idle_per_host)
         .tcp_nodelay(true)
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("tollgate/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| {
@@ -171,25 +175,55 @@ pub async fn send(
 
 /// Reads at most `limit` bytes of a body; the rest is dropped unread.
 ///
+/// A body that arrives in one chunk is returned as it is, without a copy; a longer one
+/// is gathered into a buffer sized from `content-length` when the server sent it.
+///
 /// # Errors
 ///
 /// A transport error if the body breaks off.
 pub async fn read_limited(
     provider: &str,
-    response: reqwest::Response,
+    mut response: reqwest::Response,
     limit: usize,
 ) -> Result<Bytes, Error> {
-    let mut stream = response.bytes_stream();
-    let mut out = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| transport_error(provider, e))?;
+    let expected = response
+        .content_length()
+        .and_then(|length| usize::try_from(length).ok())
+        .unwrap_or(0);
+    let Some(first) = next_chunk(provider, &mut response).await? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() >= limit {
+        return Ok(first.slice(..limit));
+    }
+    let Some(mut chunk) = next_chunk(provider, &mut response).await? else {
+        return Ok(first);
+    };
+    let mut out = Vec::with_capacity(expected.max(first.len() + chunk.len()).min(limit));
+    out.extend_from_slice(&first);
+    loop {
         let room = limit.saturating_sub(out.len());
         out.extend_from_slice(&chunk[..chunk.len().min(room)]);
         if out.len() >= limit {
             break;
         }
+        match next_chunk(provider, &mut response).await? {
+            Some(next) => chunk = next,
+            None => break,
+        }
     }
     Ok(Bytes::from(out))
+}
+
+/// The next chunk of a body, `None` at its end.
+async fn next_chunk(
+    provider: &str,
+    response: &mut reqwest::Response,
+) -> Result<Option<Bytes>, Error> {
+    response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(provider, e))
 }
 
 /// Reads a complete JSON response body into `T`.
@@ -234,6 +268,11 @@ pub fn merge_extra(body: &mut Value, extra: &Map<String, Value>) {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::task::JoinHandle;
+
     use super::*;
 
     #[test]
@@ -263,6 +302,68 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Transport);
         let shown = format!("{err} {err:?}");
         assert!(!shown.contains("sk-secret-in-query"), "{shown}");
+    }
+
+    /// Serves each raw HTTP/1.1 answer in `answers` to one connection in turn, and
+    /// returns the request heads it read.
+    async fn serve(answers: Vec<&'static str>) -> (SocketAddr, JoinHandle<Vec<String>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut heads = Vec::new();
+            for answer in answers {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    socket.read_exact(&mut byte).await.unwrap();
+                    head.push(byte[0]);
+                }
+                heads.push(String::from_utf8(head).unwrap());
+                socket.write_all(answer.as_bytes()).await.unwrap();
+                socket.shutdown().await.unwrap();
+            }
+            heads
+        });
+        (addr, task)
+    }
+
+    #[tokio::test]
+    async fn redirects_are_failures_not_followed() {
+        let (addr, server) = serve(vec![
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: /elsewhere\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        ])
+        .await;
+        let client = build_client(&ClientSettings::default()).unwrap();
+        let err = send(
+            "openai",
+            client.post(format!("http://{addr}/v1/chat")),
+            |f| f.base_error("openai", "redirected"),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.status(), Some(307));
+        let heads = server.await.unwrap();
+        assert_eq!(heads.len(), 1);
+        assert!(heads[0].starts_with("POST /v1/chat "), "{heads:?}");
+    }
+
+    #[tokio::test]
+    async fn bodies_in_many_chunks_are_read_whole_or_cut_at_the_limit() {
+        const CHUNKED: &str = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n2\r\nhi\r\n0\r\n\r\n";
+        const ONE_PIECE: &str =
+            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello";
+        let (addr, _server) = serve(vec![CHUNKED, CHUNKED, ONE_PIECE, ONE_PIECE]).await;
+        let client = build_client(&ClientSettings::default()).unwrap();
+        let url = format!("http://{addr}/");
+        let read = async |limit| {
+            let response = client.get(&url).send().await.unwrap();
+            read_limited("openai", response, limit).await.unwrap()
+        };
+        assert_eq!(read(100).await, "abcdefghi");
+        assert_eq!(read(5).await, "abcde");
+        assert_eq!(read(100).await, "hello");
+        assert_eq!(read(2).await, "he");
     }
 
     fn unreachable_failure() -> Error {

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use http::Method;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use tollgate_core::{ChatReply, ChatRequest, ChatStream, Error, ErrorKind, ReplyMeta};
 use tollgate_http::{ClientSettings, MAX_RESPONSE_BODY};
@@ -46,7 +47,9 @@ pub struct OpenAiClient {
 struct Inner {
     http: reqwest::Client,
     config: OpenAiConfig,
-    endpoint: String,
+    /// Parsed once here: reqwest would re-parse a string URL on every request.
+    endpoint: reqwest::Url,
+    /// Every request's headers, `content-type` included.
     headers: HeaderMap,
     errors: Arc<ErrorMapper>,
     meta: ReplyMeta,
@@ -102,6 +105,9 @@ impl OpenAiClient {
             value.set_sensitive(true);
             headers.append(name, value);
         }
+        headers.append(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let endpoint = reqwest::Url::parse(&config.endpoint())
+            .map_err(|e| invalid(format!("the base URL is not a valid URL ({e})")))?;
         let errors = Arc::new(ErrorMapper::new(
             config.provider.clone(),
             config.api_key.clone(),
@@ -110,7 +116,7 @@ impl OpenAiClient {
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
-                endpoint: config.endpoint(),
+                endpoint,
                 config,
                 headers,
                 errors,
@@ -152,7 +158,7 @@ impl fmt::Debug for OpenAiClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OpenAiClient")
             .field("provider", &self.inner.config.provider)
-            .field("endpoint", &self.inner.endpoint)
+            .field("endpoint", &self.inner.endpoint.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -178,12 +184,10 @@ impl Inner {
         let stream = request.stream;
         let body = encode::request_bytes(&request, &self.config.quirks, stream)
             .map_err(|e| e.with_provider(provider))?;
-        let builder = self
-            .http
-            .post(&self.endpoint)
-            .headers(self.headers.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .body(body);
+        let mut http_request = reqwest::Request::new(Method::POST, self.endpoint.clone());
+        *http_request.headers_mut() = self.headers.clone();
+        *http_request.body_mut() = Some(body.into());
+        let builder = reqwest::RequestBuilder::from_parts(self.http.clone(), http_request);
         let response =
             tollgate_http::send(provider, builder, |failure| errors.from_failure(&failure)).await?;
         let model = std::mem::take(&mut request.model);

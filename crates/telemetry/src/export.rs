@@ -418,30 +418,20 @@ fn span_exporter(
     check_runtime(protocol)?;
     let endpoint = config.signal_endpoint(protocol, "/v1/traces");
     match protocol {
-        Protocol::Grpc => {
-            let mut builder = SpanExporter::builder()
-                .with_tonic()
-                .with_protocol(protocol.to_otlp());
-            if let Some(endpoint) = endpoint {
-                builder = builder.with_endpoint(endpoint);
-            }
-            if let Some(timeout) = config.timeout {
-                builder = builder.with_timeout(timeout);
-            }
-            builder.build()
-        }
-        Protocol::HttpProtobuf => {
-            let mut builder = SpanExporter::builder()
-                .with_http()
-                .with_protocol(protocol.to_otlp());
-            if let Some(endpoint) = endpoint {
-                builder = builder.with_endpoint(endpoint);
-            }
-            if let Some(timeout) = config.timeout {
-                builder = builder.with_timeout(timeout);
-            }
-            builder.build()
-        }
+        Protocol::Grpc => export_settings(
+            SpanExporter::builder().with_tonic(),
+            config,
+            protocol,
+            endpoint,
+        )
+        .build(),
+        Protocol::HttpProtobuf => export_settings(
+            SpanExporter::builder().with_http(),
+            config,
+            protocol,
+            endpoint,
+        )
+        .build(),
     }
 }
 
@@ -452,31 +442,38 @@ fn metric_exporter(
     check_runtime(protocol)?;
     let endpoint = config.signal_endpoint(protocol, "/v1/metrics");
     match protocol {
-        Protocol::Grpc => {
-            let mut builder = MetricExporter::builder()
-                .with_tonic()
-                .with_protocol(protocol.to_otlp());
-            if let Some(endpoint) = endpoint {
-                builder = builder.with_endpoint(endpoint);
-            }
-            if let Some(timeout) = config.timeout {
-                builder = builder.with_timeout(timeout);
-            }
-            builder.build()
-        }
-        Protocol::HttpProtobuf => {
-            let mut builder = MetricExporter::builder()
-                .with_http()
-                .with_protocol(protocol.to_otlp());
-            if let Some(endpoint) = endpoint {
-                builder = builder.with_endpoint(endpoint);
-            }
-            if let Some(timeout) = config.timeout {
-                builder = builder.with_timeout(timeout);
-            }
-            builder.build()
-        }
+        Protocol::Grpc => export_settings(
+            MetricExporter::builder().with_tonic(),
+            config,
+            protocol,
+            endpoint,
+        )
+        .build(),
+        Protocol::HttpProtobuf => export_settings(
+            MetricExporter::builder().with_http(),
+            config,
+            protocol,
+            endpoint,
+        )
+        .build(),
     }
+}
+
+/// The settings every exporter shares, whatever its signal and transport.
+fn export_settings<B: WithExportConfig>(
+    builder: B,
+    config: &InitConfig,
+    protocol: Protocol,
+    endpoint: Option<String>,
+) -> B {
+    let mut builder = builder.with_protocol(protocol.to_otlp());
+    if let Some(endpoint) = endpoint {
+        builder = builder.with_endpoint(endpoint);
+    }
+    if let Some(timeout) = config.timeout {
+        builder = builder.with_timeout(timeout);
+    }
+    builder
 }
 
 /// Crates whose own `tracing` output must not become spans: they run inside the export

@@ -214,7 +214,7 @@ impl ApiError {
     /// The answer for a tollgate error from the route's service: its status, type and
     /// code from [`status_of`] (a provider's own code wins for 4xx it explains), its
     /// full text (provider, kind, upstream status, message — the router's per-deployment
-    /// explanation for `NoRoute`) and its `retry_after`.
+    /// explanation when a route ran out of deployments) and its `retry_after`.
     pub fn from_error(error: &Error) -> Self {
         let class = status_of(error.kind());
         let code = match error.code() {

@@ -95,8 +95,10 @@ fn all_zero_weights_keep_route_order() {
 }
 
 #[test]
-fn an_ineligible_deployment_share_is_split_by_weight() {
-    // The route drops `a` (say it is cooling down): `b` and `c` split 3:1.
+fn the_remaining_deployments_split_by_weight() {
+    // What the balancer sees once the route has left an ineligible `a` out (the route's
+    // own eligibility filtering is tested in tests/fallback.rs and tests/health.rs): `b`
+    // and `c` split 3:1.
     let pool = Pool::new().with("b", weighted(3)).with("c", weighted(1));
     let counts = first_choice_counts(&Weighted::with_seed(5), &pool);
     let got = share(counts[0], N);

@@ -87,9 +87,10 @@ async fn percentile_hedging_waits_for_samples_then_hedges_at_the_percentile() {
     let primary = Fake::new("primary", Outcome::answer_after(ms(200), "usual"));
     let backup = Fake::new("backup", Outcome::answer_after(ms(50), "backup"));
     let mut policy = HedgePolicy::percentile(0.9);
-    if let tollgate_router::HedgeDelay::Percentile { min_samples, .. } = &mut policy.delay {
-        *min_samples = 10;
-    }
+    let tollgate_router::HedgeDelay::Percentile { min_samples, .. } = &mut policy.delay else {
+        panic!("HedgePolicy::percentile must give a percentile delay");
+    };
+    *min_samples = 10;
     let route = hedged(&primary, &backup, policy);
     for _ in 0..10 {
         send(&route, request("chat")).await.unwrap();

@@ -54,16 +54,24 @@ where
     received
 }
 
+/// The request most tests send. It carries the API key in its extensions, as a caller that
+/// threads credentials through a stack would, so every "the key never appears" check
+/// below has a key that could leak.
+fn hi() -> ChatRequest {
+    let mut request = ChatRequest::new("gpt-4o-mini").user("Hi");
+    request
+        .extensions
+        .insert(tollgate_core::Secret::new(API_KEY));
+    request
+}
+
 #[test]
 fn an_unknown_price_records_no_cost_at_all() {
     let received = exported(|meter| async move {
         let service = TelemetryLayer::attempt(Arc::new(PriceTable::default()))
             .meter(meter)
             .layer(FakeProvider::new("openai", vec![complete(10)]));
-        service
-            .oneshot(ChatRequest::new("gpt-4o-mini").user("Hi"))
-            .await
-            .unwrap();
+        service.oneshot(hi()).await.unwrap();
     });
     let spans = spans(&received);
     assert_eq!(spans.len(), 1);
@@ -95,10 +103,7 @@ fn unpriced_layers_record_usage_without_cost() {
         let service = TelemetryLayer::unpriced(Mode::Request)
             .meter(meter)
             .layer(FakeProvider::new("openai", vec![complete(10)]));
-        service
-            .oneshot(ChatRequest::new("gpt-4o-mini").user("Hi"))
-            .await
-            .unwrap();
+        service.oneshot(hi()).await.unwrap();
     });
     let spans = spans(&received);
     assert_eq!(spans[0].attr("gen_ai.usage.output_tokens"), &json!(20));
@@ -114,10 +119,7 @@ fn latest_experimental_conventions_rename_cache_write_and_duration_metrics() {
             .meter(meter)
             .semconv(SemconvVersion::LatestExperimental)
             .layer(FakeProvider::new("openai", vec![complete(250)]));
-        service
-            .oneshot(ChatRequest::new("gpt-4o-mini").user("Hi"))
-            .await
-            .unwrap();
+        service.oneshot(hi()).await.unwrap();
     });
     let span = &spans(&received)[0];
     assert_eq!(
@@ -143,10 +145,7 @@ fn v1_36_conventions_name_the_provider_gen_ai_system() {
             .meter(meter)
             .semconv(SemconvVersion::V1_36)
             .layer(FakeProvider::new("openai", vec![complete(10)]));
-        service
-            .oneshot(ChatRequest::new("gpt-4o-mini").user("Hi"))
-            .await
-            .unwrap();
+        service.oneshot(hi()).await.unwrap();
     });
     let span = &spans(&received)[0];
     assert_eq!(span.attr("gen_ai.system"), &json!("openai"));
@@ -246,10 +245,7 @@ fn a_request_layer_alone_records_the_metrics() {
         let service = TelemetryLayer::unpriced(Mode::Request)
             .meter(meter)
             .layer(FakeProvider::new("openai", vec![complete(40)]));
-        service
-            .oneshot(ChatRequest::new("gpt-4o-mini").user("Hi").tag("task", "t"))
-            .await
-            .unwrap();
+        service.oneshot(hi().tag("task", "t")).await.unwrap();
     });
     let points = metric_points(&received, metric::OPERATION_DURATION);
     assert_eq!(points.len(), 1);
@@ -326,10 +322,7 @@ async fn spans_also_appear_to_a_plain_tracing_subscriber() {
     table.insert("openai", "gpt-4o-mini", Price::per_million(1.0, 2.0));
     let service = TelemetryLayer::attempt(Arc::new(table))
         .layer(FakeProvider::new("openai", vec![complete(10)]));
-    service
-        .oneshot(ChatRequest::new("gpt-4o-mini").user("Hi"))
-        .await
-        .unwrap();
+    service.oneshot(hi()).await.unwrap();
 
     let spans = recording.0.lock().unwrap().clone();
     assert_eq!(spans.len(), 1);
@@ -351,7 +344,7 @@ fn a_call_abandoned_before_its_reply_ends_its_span_as_cancelled() {
         let service = TelemetryLayer::unpriced(Mode::Attempt)
             .meter(meter)
             .layer(FakeProvider::new("openai", vec![complete(1_000)]));
-        let call = service.oneshot(ChatRequest::new("gpt-4o-mini").user("Hi"));
+        let call = service.oneshot(hi());
         // A caller-side timeout drops the future after 300 ms.
         assert!(
             tokio::time::timeout(Duration::from_millis(300), call)

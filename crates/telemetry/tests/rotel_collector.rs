@@ -285,6 +285,12 @@ fn a_real_collector_receives_spans_and_metrics_over_grpc_and_http() {
             .collect();
         assert_eq!(mine.len(), 3, "{tag}: {mine:#?}");
         let request = mine.iter().find(|s| s.name == "chat rotel-route").unwrap();
+        // The log fields must have been found: empty ids would make the tree checks
+        // below compare "" with "".
+        assert!(
+            !request.id.is_empty() && !request.trace.is_empty(),
+            "{tag}: rotel's log format changed: {request:#?}"
+        );
         assert_eq!(request.parent, "", "{tag}: the request span is a root");
         let failed = mine.iter().find(|s| s.name == "chat gpt-4o-mini").unwrap();
         let answered = mine

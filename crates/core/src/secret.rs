@@ -1,6 +1,7 @@
 //! [`Secret`]: a credential that never prints.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -14,13 +15,21 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// assert_eq!(format!("{key:?} {key}"), "***** *****");
 /// assert_eq!(key.expose(), "sk-live-123");
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
+///
+/// Cloning is cheap (the value is shared), so clients may hand a copy to every request.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Arc<str>);
+
+impl Default for Secret {
+    fn default() -> Self {
+        Self(Arc::from(""))
+    }
+}
 
 impl Secret {
     /// Wraps a value.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(Arc::from(value.into()))
     }
 
     /// The value, for the header that carries it.
@@ -48,13 +57,13 @@ impl fmt::Display for Secret {
 
 impl From<String> for Secret {
     fn from(value: String) -> Self {
-        Self(value)
+        Self(Arc::from(value))
     }
 }
 
 impl From<&str> for Secret {
     fn from(value: &str) -> Self {
-        Self(value.to_owned())
+        Self(Arc::from(value))
     }
 }
 
@@ -66,6 +75,6 @@ impl Serialize for Secret {
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Self)
+        String::deserialize(deserializer).map(Self::from)
     }
 }

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
+use tollgate_core::accumulate::MAX_TOOL_CALLS;
 use tollgate_core::sse::SseEvent;
 use tollgate_core::{ChatEvent, Error, ErrorKind, Usage};
 
@@ -140,11 +141,6 @@ struct Decoder {
 }
 
 type Out = VecDeque<Result<ChatEvent, Error>>;
-
-/// The largest tool-call index accepted. Indices are positions in the final list of
-/// calls; a larger one is a broken server, and accepting it would make every
-/// accumulator allocate that many slots.
-const MAX_TOOL_CALL_INDEX: u32 = 1023;
 
 impl Decoder {
     fn new(errors: Arc<ErrorMapper>, requested_model: String) -> Self {
@@ -262,10 +258,15 @@ impl Decoder {
             None if name.is_some() => u32::try_from(self.calls.len()).unwrap_or(u32::MAX),
             None => self.last_call.unwrap_or(0),
         };
-        if index > MAX_TOOL_CALL_INDEX {
+        // The shared limit: an index past it is a broken server, and accepting it would
+        // make the accumulator allocate that many slots.
+        if index >= MAX_TOOL_CALLS {
             let error = Error::new(
                 ErrorKind::Decode,
-                format!("tool call index {index} is out of range (at most {MAX_TOOL_CALL_INDEX})"),
+                format!(
+                    "tool call index {index} is out of range (at most {})",
+                    MAX_TOOL_CALLS - 1
+                ),
             )
             .with_provider(self.errors.provider());
             self.fail(error, out);

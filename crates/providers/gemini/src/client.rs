@@ -151,14 +151,14 @@ impl Inner {
                     .with_provider(PROVIDER),
             );
         }
-        let body = crate::encode::encode(&request)?;
+        let body = crate::encode::encode_bytes(&request)?;
         let url = self.endpoint(&request.model, request.stream);
         let builder = self
             .http
             .post(url)
             .header("x-goog-api-key", self.key_header.clone())
             .header(CONTENT_TYPE, "application/json")
-            .json(&body);
+            .body(body);
         let key = self.config.api_key.expose();
         let response = tollgate_http::send(PROVIDER, builder, |failure| {
             crate::error::from_failure(&failure, key)

@@ -30,6 +30,18 @@ pub fn encode(request: &ChatRequest) -> Result<Value, Error> {
     Ok(body)
 }
 
+/// The same body as [`encode`], as the bytes sent: serialized straight from the typed
+/// request unless `extra` fields must be merged.
+///
+/// # Errors
+///
+/// As [`encode`].
+pub fn encode_bytes(request: &ChatRequest) -> Result<Vec<u8>, Error> {
+    let wire = encode_wire(request)?;
+    tollgate_http::json_body(&wire, &request.extra)
+        .map_err(|e| invalid(format!("the request could not be serialised: {e}")))
+}
+
 fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidRequest, message).with_provider(crate::PROVIDER)
 }
@@ -645,6 +657,21 @@ mod tests {
     use tollgate_core::{Tool, ToolCall};
 
     use super::*;
+
+    #[test]
+    fn the_bytes_sent_are_the_encoded_body_with_or_without_extra() {
+        let plain = ChatRequest::new("gemini-2.5-flash")
+            .system("s")
+            .user("u")
+            .temperature(0.2);
+        let with_extra = plain
+            .clone()
+            .extra("generationConfig", json!({"temperature": 0.9}));
+        for request in [plain, with_extra] {
+            let sent: Value = serde_json::from_slice(&encode_bytes(&request).unwrap()).unwrap();
+            assert_eq!(sent, encode(&request).unwrap());
+        }
+    }
 
     #[test]
     fn mime_types_are_guessed_from_the_path_only() {

@@ -47,9 +47,6 @@ pub fn request_body(request: &ChatRequest, quirks: &Quirks, stream: bool) -> Res
     Ok(body)
 }
 
-/// The buffer a request body is first written into, in bytes.
-const INITIAL_BODY_CAPACITY: usize = 1024;
-
 /// The JSON body for `request` as bytes, as [`request_body`] builds it (serialized
 /// straight from the typed request when there are no `extra` fields to merge).
 ///
@@ -61,14 +58,7 @@ pub fn request_bytes(
     quirks: &Quirks,
     stream: bool,
 ) -> Result<Vec<u8>, Error> {
-    // Most requests fit without growing (and copying) the buffer; larger ones double.
-    let mut out = Vec::with_capacity(INITIAL_BODY_CAPACITY);
-    let encoded = if request.extra.is_empty() {
-        serde_json::to_writer(&mut out, &wire_request(request, quirks, stream))
-    } else {
-        serde_json::to_writer(&mut out, &request_body(request, quirks, stream)?)
-    };
-    encoded.map(|()| out).map_err(|e| {
+    tollgate_http::json_body(&wire_request(request, quirks, stream), &request.extra).map_err(|e| {
         Error::new(
             ErrorKind::InvalidRequest,
             format!("the request cannot be encoded as JSON: {e}"),

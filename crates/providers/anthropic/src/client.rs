@@ -40,9 +40,9 @@ pub struct AnthropicClient {
 
 struct Inner {
     config: AnthropicConfig,
-    http: reqwest::Client,
-    /// Parsed once here: reqwest would re-parse a string URL on every request.
-    url: reqwest::Url,
+    http: tollgate_http::HttpClient,
+    /// Parsed once, here.
+    url: http::Uri,
     headers: HeaderMap,
     meta: ReplyMeta,
 }
@@ -56,7 +56,7 @@ impl AnthropicClient {
     /// [`ErrorKind::InvalidRequest`] for a version or beta name that cannot, or a base URL
     /// that is not a URL; [`ErrorKind::Transport`] if the HTTP client cannot be built.
     pub fn new(config: AnthropicConfig) -> Result<Self, Error> {
-        let http = tollgate_http::build_client(&config.http)?;
+        let http = tollgate_http::HttpClient::new(&config.http)?;
         Self::with_http_client(config, http)
     }
 
@@ -70,21 +70,19 @@ impl AnthropicClient {
         Self::new(AnthropicConfig::from_env()?)
     }
 
-    /// A client sharing an existing reqwest client (and its connection pool).
+    /// A client sharing an existing [`HttpClient`](tollgate_http::HttpClient) (and its
+    /// connection pool).
     ///
     /// # Errors
     ///
     /// As [`new`](Self::new), except for building the HTTP client.
-    pub fn with_http_client(config: AnthropicConfig, http: reqwest::Client) -> Result<Self, Error> {
+    pub fn with_http_client(
+        config: AnthropicConfig,
+        http: tollgate_http::HttpClient,
+    ) -> Result<Self, Error> {
         let headers = headers(&config)?;
         let base = config.base_url.trim_end_matches('/');
-        let url = reqwest::Url::parse(&format!("{base}/v1/messages")).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidRequest,
-                format!("the base URL is not a valid URL ({e})"),
-            )
-            .with_provider(PROVIDER)
-        })?;
+        let url = tollgate_http::endpoint(PROVIDER, &format!("{base}/v1/messages"))?;
         let meta = ReplyMeta::for_provider(PROVIDER, &config.base_url);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -143,13 +141,9 @@ impl AnthropicClient {
                 header_value("anthropic-beta", &all.join(","))?,
             );
         }
-        let builder = inner
-            .http
-            .post(inner.url.clone())
-            .headers(headers)
-            .body(bytes);
+        let http_request = tollgate_http::post(&inner.url, headers, bytes);
         let key = inner.config.api_key.clone();
-        let response = tollgate_http::send(PROVIDER, builder, |failure| {
+        let response = tollgate_http::send(PROVIDER, &inner.http, http_request, |failure| {
             from_http_failure(&failure, key.expose())
         })
         .await?;
@@ -206,7 +200,7 @@ fn header_value(name: &str, value: &str) -> Result<HeaderValue, Error> {
 impl fmt::Debug for AnthropicClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AnthropicClient")
-            .field("url", &self.inner.url.as_str())
+            .field("url", &self.inner.url)
             .field("anthropic_version", &self.inner.config.anthropic_version)
             .field("betas", &self.inner.config.betas)
             .finish_non_exhaustive()

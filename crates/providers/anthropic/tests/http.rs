@@ -364,7 +364,7 @@ async fn every_error_class_maps_to_its_kind_for_complete_and_streaming_calls() {
         (ScenarioError::ContentFiltered, ErrorKind::ContentFiltered),
     ];
     // One connection pool for every case (building a TLS-capable client is slow in debug).
-    let http = tollgate_http::build_client(&ClientSettings::default()).unwrap();
+    let http = tollgate_http::HttpClient::new(&ClientSettings::default()).unwrap();
     for stream in [false, true] {
         for (scenario, kind) in cases {
             let server = FakeServer::anthropic().await;

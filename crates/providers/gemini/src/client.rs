@@ -6,9 +6,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use http::HeaderMap;
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use tollgate_core::{ChatReply, ChatRequest, ChatStream, Error, ErrorKind, ReplyMeta, Secret};
-use tollgate_http::MAX_RESPONSE_BODY;
+use tollgate_http::{HttpClient, MAX_RESPONSE_BODY};
 use tower::Service;
 
 use crate::PROVIDER;
@@ -39,9 +40,10 @@ pub struct GeminiClient {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    http: HttpClient,
     config: GeminiConfig,
-    key_header: HeaderValue,
+    /// Every request's headers: the key and `content-type`.
+    headers: HeaderMap,
     meta: ReplyMeta,
 }
 
@@ -53,7 +55,7 @@ impl GeminiClient {
     /// [`ErrorKind::Authentication`] when the key is empty or cannot be sent in a header;
     /// [`ErrorKind::Transport`] when the HTTP client cannot be built.
     pub fn new(config: GeminiConfig) -> Result<Self, Error> {
-        let http = tollgate_http::build_client(&config.http)?;
+        let http = HttpClient::new(&config.http)?;
         Self::with_http_client(config, http)
     }
 
@@ -61,17 +63,26 @@ impl GeminiClient {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Authentication`] when the key is empty or cannot be sent in a header.
-    pub fn with_http_client(config: GeminiConfig, http: reqwest::Client) -> Result<Self, Error> {
-        let key_header = key_header(&config.api_key)?;
+    /// [`ErrorKind::Authentication`] when the key is empty or cannot be sent in a header;
+    /// [`ErrorKind::InvalidRequest`] when the base URL is not an http(s) URL.
+    pub fn with_http_client(config: GeminiConfig, http: HttpClient) -> Result<Self, Error> {
+        let mut headers = HeaderMap::with_capacity(2);
+        headers.insert(
+            HeaderName::from_static("x-goog-api-key"),
+            key_header(&config.api_key)?,
+        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let meta = ReplyMeta::for_provider(PROVIDER, &config.base_url);
+        let inner = Inner {
+            http,
+            config,
+            headers,
+            meta,
+        };
+        // The URL depends on the model; check the part that does not, once.
+        tollgate_http::endpoint(PROVIDER, &inner.endpoint("m", false))?;
         Ok(Self {
-            inner: Arc::new(Inner {
-                http,
-                config,
-                key_header,
-                meta,
-            }),
+            inner: Arc::new(inner),
         })
     }
 
@@ -152,15 +163,11 @@ impl Inner {
             );
         }
         let body = crate::encode::encode_bytes(&request)?;
-        let url = self.endpoint(&request.model, request.stream);
-        let builder = self
-            .http
-            .post(url)
-            .header("x-goog-api-key", self.key_header.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .body(body);
+        let url =
+            tollgate_http::endpoint(PROVIDER, &self.endpoint(&request.model, request.stream))?;
+        let http_request = tollgate_http::post(&url, self.headers.clone(), body);
         let key = self.config.api_key.expose();
-        let response = tollgate_http::send(PROVIDER, builder, |failure| {
+        let response = tollgate_http::send(PROVIDER, &self.http, http_request, |failure| {
             crate::error::from_failure(&failure, key)
         })
         .await?;

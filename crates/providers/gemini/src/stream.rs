@@ -14,7 +14,7 @@
 //!
 //! An error object, an unreadable chunk or a transport failure after the first event is
 //! an error item, after which the stream ends. A body that breaks off is always a
-//! [`ErrorKind::Transport`] error (reqwest reports a cut chunked body as a decode error).
+//! [`ErrorKind::Transport`] error.
 
 use std::collections::VecDeque;
 use std::pin::Pin;

@@ -11,9 +11,17 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+mod client;
+mod connect;
+
+pub use client::{ClientSettings, HttpClient, Proxy, Response};
+
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use http::HeaderMap;
+use http::header::CONTENT_LENGTH;
+use http_body_util::{BodyDataStream, BodyExt};
+use hyper::body::Incoming;
 use serde_json::{Map, Value};
 use tollgate_core::sse::SseStream;
 use tollgate_core::{Error, ErrorKind};
@@ -24,81 +32,65 @@ pub const MAX_ERROR_BODY: usize = 64 * 1024;
 /// The most bytes of a complete (non-streaming) response body accepted.
 pub const MAX_RESPONSE_BODY: usize = 32 * 1024 * 1024;
 
-/// Settings of the HTTP client a provider builds.
-#[derive(Debug, Clone)]
-pub struct ClientSettings {
-    /// Time allowed to establish a connection.
-    pub connect_timeout: Duration,
-    /// Idle pooled connections are closed after this long.
-    pub pool_idle_timeout: Duration,
-    /// Idle connections kept per host.
-    pub pool_max_idle_per_host: usize,
+/// Maps a failure to send a request to an [`Error`] of the right kind, naming its root
+/// cause (e.g. "connection refused"). hyper's errors never carry the URL.
+pub fn transport_error(
+    provider: &str,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
+    classify(provider, error, false)
 }
 
-impl Default for ClientSettings {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(10),
-            pool_idle_timeout: Duration::from_secs(90),
-            pool_max_idle_per_host: 64,
+/// Maps a failure while reading a response body: a body cut mid-way (a dropped
+/// connection, a chunked body without its last chunk) is a broken transport,
+/// retryable like any other.
+fn body_error(provider: &str, error: hyper::Error) -> Error {
+    classify(provider, error, true)
+}
+
+fn classify(
+    provider: &str,
+    error: impl std::error::Error + Send + Sync + 'static,
+    mut body: bool,
+) -> Error {
+    let mut timed_out = false;
+    let mut connect = false;
+    let mut root = None;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(current) = cause {
+        if let Some(e) = current.downcast_ref::<hyper_util::client::legacy::Error>() {
+            connect |= e.is_connect();
         }
+        if let Some(e) = current.downcast_ref::<hyper::Error>() {
+            timed_out |= e.is_timeout();
+            body |= e.is_incomplete_message();
+        }
+        if let Some(e) = current.downcast_ref::<std::io::Error>() {
+            timed_out |= e.kind() == std::io::ErrorKind::TimedOut;
+        }
+        if current.source().is_none() {
+            root = Some(current.to_string());
+        }
+        cause = current.source();
     }
-}
-
-/// Builds the reqwest client providers use (rustls, HTTP/2 when the server offers it,
-/// no overall timeout: routers own timeouts, so a long stream is not cut by the client).
-///
-/// Redirects are not followed: a provider API does not redirect its endpoints, and the
-/// router owns retries. A 3xx answer is a failure like any other non-success status.
-///
-/// # Errors
-///
-/// [`ErrorKind::Transport`] if the TLS backend cannot be initialised.
-pub fn build_client(settings: &ClientSettings) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
-        .connect_timeout(settings.connect_timeout)
-        .pool_idle_timeout(settings.pool_idle_timeout)
-        .pool_max_idle_per_host(settings.pool_max_idle_per_host)
-        .tcp_nodelay(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("tollgate/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| {
-            Error::new(ErrorKind::Transport, "could not build the HTTP client")
-                .with_source(e.without_url())
-        })
-}
-
-/// Maps a reqwest failure to an [`Error`] of the right kind, with its URL removed.
-pub fn transport_error(provider: &str, error: reqwest::Error) -> Error {
-    // reqwest reports a body cut mid-way (a dropped connection, a chunked body without
-    // its last chunk) as a body or decode error. That is a broken transport, retryable
-    // like any other: Tollgate parses JSON itself, so reqwest never decodes content.
-    let kind = if error.is_timeout() {
+    let kind = if timed_out {
         ErrorKind::Timeout
     } else {
         ErrorKind::Transport
     };
-    let what = if error.is_connect() {
+    let what = if connect {
         "could not connect"
-    } else if error.is_timeout() {
+    } else if timed_out {
         "timed out"
-    } else if error.is_body() || error.is_decode() {
+    } else if body {
         "the response body broke off"
     } else {
         "the request failed"
     };
-    let error = error.without_url();
-    let mut message = what.to_owned();
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&error);
-    // Name the root cause (e.g. "connection refused") without any URL.
-    while let Some(cause) = source {
-        if cause.source().is_none() {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-        }
-        source = cause.source();
-    }
+    let message = match root {
+        Some(root) => format!("{what}: {root}"),
+        None => what.to_owned(),
+    };
     Error::new(kind, message)
         .with_provider(provider)
         .with_source(error)
@@ -143,6 +135,38 @@ impl HttpFailure {
     }
 }
 
+/// A `POST` of `body` to `uri` with `headers`: what every provider sends.
+pub fn post(uri: &http::Uri, headers: HeaderMap, body: impl Into<Bytes>) -> http::Request<Bytes> {
+    let mut request = http::Request::new(body.into());
+    *request.method_mut() = http::Method::POST;
+    *request.uri_mut() = uri.clone();
+    *request.headers_mut() = headers;
+    request
+}
+
+/// Parses an endpoint URL once, when a client is built; the error says what is wrong
+/// without quoting the URL (it may carry a key in its query).
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidRequest`] naming `provider` if `url` is not an absolute http(s) URL.
+pub fn endpoint(provider: &str, url: &str) -> Result<http::Uri, Error> {
+    let invalid = |problem: &str| {
+        Error::new(
+            ErrorKind::InvalidRequest,
+            format!("the base URL is not a valid URL ({problem})"),
+        )
+        .with_provider(provider)
+    };
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
+    match uri.scheme_str() {
+        Some("http" | "https") if uri.host().is_some() => Ok(uri),
+        _ => Err(invalid("it must be an absolute http:// or https:// URL")),
+    }
+}
+
 /// Sends a request; a 2xx response is returned, anything else is read into an
 /// [`HttpFailure`] and handed to `map_failure`.
 ///
@@ -151,11 +175,12 @@ impl HttpFailure {
 /// A transport error, or whatever `map_failure` makes of a non-success answer.
 pub async fn send(
     provider: &str,
-    request: reqwest::RequestBuilder,
+    client: &HttpClient,
+    request: http::Request<Bytes>,
     map_failure: impl FnOnce(HttpFailure) -> Error,
-) -> Result<reqwest::Response, Error> {
-    let response = request
-        .send()
+) -> Result<Response, Error> {
+    let response = client
+        .send(request)
         .await
         .map_err(|e| transport_error(provider, e))?;
     let status = response.status();
@@ -183,20 +208,23 @@ pub async fn send(
 /// A transport error if the body breaks off.
 pub async fn read_limited(
     provider: &str,
-    mut response: reqwest::Response,
+    response: Response,
     limit: usize,
 ) -> Result<Bytes, Error> {
     let expected = response
-        .content_length()
-        .and_then(|length| usize::try_from(length).ok())
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
-    let Some(first) = next_chunk(provider, &mut response).await? else {
+    let mut body = response.into_body();
+    let Some(first) = next_chunk(provider, &mut body).await? else {
         return Ok(Bytes::new());
     };
     if first.len() >= limit {
         return Ok(first.slice(..limit));
     }
-    let Some(mut chunk) = next_chunk(provider, &mut response).await? else {
+    let Some(mut chunk) = next_chunk(provider, &mut body).await? else {
         return Ok(first);
     };
     let mut out = Vec::with_capacity(expected.max(first.len() + chunk.len()).min(limit));
@@ -207,7 +235,7 @@ pub async fn read_limited(
         if out.len() >= limit {
             break;
         }
-        match next_chunk(provider, &mut response).await? {
+        match next_chunk(provider, &mut body).await? {
             Some(next) => chunk = next,
             None => break,
         }
@@ -215,15 +243,17 @@ pub async fn read_limited(
     Ok(Bytes::from(out))
 }
 
-/// The next chunk of a body, `None` at its end.
-async fn next_chunk(
-    provider: &str,
-    response: &mut reqwest::Response,
-) -> Result<Option<Bytes>, Error> {
-    response
-        .chunk()
-        .await
-        .map_err(|e| transport_error(provider, e))
+/// The next non-empty data chunk of a body (trailers are skipped), `None` at its end.
+async fn next_chunk(provider: &str, body: &mut Incoming) -> Result<Option<Bytes>, Error> {
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| body_error(provider, e))?;
+        if let Ok(data) = frame.into_data()
+            && !data.is_empty()
+        {
+            return Ok(Some(data));
+        }
+    }
+    Ok(None)
 }
 
 /// Reads a complete JSON response body into `T`.
@@ -234,7 +264,7 @@ async fn next_chunk(
 /// the body) if it is not the expected JSON.
 pub async fn read_json<T: serde::de::DeserializeOwned>(
     provider: &str,
-    response: reqwest::Response,
+    response: Response,
 ) -> Result<T, Error> {
     let body = read_limited(provider, response, MAX_RESPONSE_BODY).await?;
     serde_json::from_slice(&body).map_err(|e| {
@@ -246,13 +276,12 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
 /// naming `provider` (a `&'static str` or a name from config alike).
 pub fn sse(
     provider: impl Into<Arc<str>>,
-    response: reqwest::Response,
+    response: Response,
 ) -> SseStream<impl Stream<Item = Result<Bytes, Error>> + Send + 'static> {
     let provider: Arc<str> = provider.into();
     SseStream::new(
-        response
-            .bytes_stream()
-            .map(move |chunk| chunk.map_err(|e| transport_error(&provider, e))),
+        BodyDataStream::new(response.into_body())
+            .map(move |chunk| chunk.map_err(|e| body_error(&provider, e))),
     )
 }
 
@@ -295,6 +324,7 @@ mod tests {
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::task::JoinHandle;
+    use tollgate_core::Secret;
 
     use super::*;
 
@@ -322,19 +352,35 @@ mod tests {
         );
     }
 
+    fn client() -> HttpClient {
+        HttpClient::new(&ClientSettings {
+            proxy: Proxy::Direct,
+            ..ClientSettings::default()
+        })
+        .unwrap()
+    }
+
+    fn get(url: &str) -> http::Request<Bytes> {
+        let mut request = post(&url.parse().unwrap(), HeaderMap::new(), Bytes::new());
+        *request.method_mut() = http::Method::GET;
+        request
+    }
+
     #[tokio::test]
     async fn connect_failures_are_transport_errors_without_the_url() {
         // Bind then drop a listener so the port is (almost certainly) closed.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let client = build_client(&ClientSettings::default()).unwrap();
         let url = format!("http://{addr}/v1/chat?key=sk-secret-in-query");
-        let err = send("openai", client.post(url), |_| unreachable_failure())
+        let request = post(&url.parse().unwrap(), HeaderMap::new(), "{}");
+        let err = send("openai", &client(), request, |_| unreachable_failure())
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Transport);
+        assert!(err.is_retryable());
         let shown = format!("{err} {err:?}");
+        assert!(shown.contains("could not connect"), "{shown}");
         assert!(!shown.contains("sk-secret-in-query"), "{shown}");
     }
 
@@ -363,15 +409,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn requests_carry_their_headers_body_and_a_user_agent() {
+        let (addr, server) = serve(vec![
+            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+        ])
+        .await;
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", "k-1".parse().unwrap());
+        let uri = format!("http://{addr}/v1/messages").parse().unwrap();
+        let response = send(
+            "anthropic",
+            &client(),
+            post(&uri, headers, "{\"a\":1}"),
+            |_| unreachable_failure(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            read_limited("anthropic", response, 100).await.unwrap(),
+            "{}"
+        );
+        let heads = server.await.unwrap();
+        let head = heads[0].to_ascii_lowercase();
+        assert!(head.starts_with("post /v1/messages http/1.1\r\n"), "{head}");
+        assert!(head.contains("\r\nx-api-key: k-1\r\n"), "{head}");
+        assert!(head.contains("\r\ncontent-length: 7\r\n"), "{head}");
+        assert!(head.contains("\r\nuser-agent: tollgate/"), "{head}");
+    }
+
+    #[tokio::test]
     async fn redirects_are_failures_not_followed() {
         let (addr, server) = serve(vec![
             "HTTP/1.1 307 Temporary Redirect\r\nlocation: /elsewhere\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
         ])
         .await;
-        let client = build_client(&ClientSettings::default()).unwrap();
+        let uri = format!("http://{addr}/v1/chat").parse().unwrap();
         let err = send(
             "openai",
-            client.post(format!("http://{addr}/v1/chat")),
+            &client(),
+            post(&uri, HeaderMap::new(), "{}"),
             |f| f.base_error("openai", "redirected"),
         )
         .await
@@ -388,16 +464,150 @@ mod tests {
         const ONE_PIECE: &str =
             "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello";
         let (addr, _server) = serve(vec![CHUNKED, CHUNKED, ONE_PIECE, ONE_PIECE]).await;
-        let client = build_client(&ClientSettings::default()).unwrap();
+        let client = client();
         let url = format!("http://{addr}/");
         let read = async |limit| {
-            let response = client.get(&url).send().await.unwrap();
+            let response = client.send(get(&url)).await.unwrap();
             read_limited("openai", response, limit).await.unwrap()
         };
         assert_eq!(read(100).await, "abcdefghi");
         assert_eq!(read(5).await, "abcde");
         assert_eq!(read(100).await, "hello");
         assert_eq!(read(2).await, "he");
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_short_is_a_retryable_transport_error() {
+        let (addr, _server) = serve(vec![
+            "HTTP/1.1 200 OK\r\ncontent-length: 50\r\nconnection: close\r\n\r\nonly part",
+        ])
+        .await;
+        let response = client()
+            .send(get(&format!("http://{addr}/")))
+            .await
+            .unwrap();
+        let err = read_limited("openai", response, 100).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Transport);
+        assert!(err.is_retryable());
+        assert!(err.to_string().contains("broke off"), "{err}");
+    }
+
+    fn through(proxy: SocketAddr) -> HttpClient {
+        HttpClient::new(&ClientSettings {
+            proxy: Proxy::Url(Secret::new(format!("http://user:pa55@{proxy}"))),
+            ..ClientSettings::default()
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn http_endpoints_behind_a_proxy_are_sent_to_it_in_absolute_form() {
+        let (proxy, server) = serve(vec![
+            "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+        ])
+        .await;
+        let uri = "http://models.internal:8000/v1/chat/completions"
+            .parse()
+            .unwrap();
+        let response = send(
+            "vllm",
+            &through(proxy),
+            post(&uri, HeaderMap::new(), "{}"),
+            |_| unreachable_failure(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(read_limited("vllm", response, 10).await.unwrap(), "ok");
+        let head = server.await.unwrap().remove(0).to_ascii_lowercase();
+        assert!(
+            head.starts_with("post http://models.internal:8000/v1/chat/completions http/1.1\r\n"),
+            "{head}"
+        );
+        // base64("user:pa55")
+        assert!(
+            head.contains("\r\nproxy-authorization: basic dxnlcjpwytu1\r\n"),
+            "{head}"
+        );
+    }
+
+    #[tokio::test]
+    async fn https_endpoints_behind_a_proxy_are_tunnelled_with_connect() {
+        let (proxy, server) = serve(vec![
+            "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        ])
+        .await;
+        let uri = "https://api.openai.com/v1/chat/completions"
+            .parse()
+            .unwrap();
+        let err = send(
+            "openai",
+            &through(proxy),
+            post(&uri, HeaderMap::new(), "{}"),
+            |_| unreachable_failure(),
+        )
+        .await
+        .unwrap_err();
+        // The proxy refused the tunnel: a transport failure, never the proxy's credentials.
+        assert_eq!(err.kind(), ErrorKind::Transport);
+        assert!(!format!("{err} {err:?}").contains("pa55"), "{err:?}");
+        let head = server.await.unwrap().remove(0).to_ascii_lowercase();
+        assert!(
+            head.starts_with("connect api.openai.com:443 http/1.1\r\n"),
+            "{head}"
+        );
+        assert!(
+            head.contains("\r\nproxy-authorization: basic dxnlcjpwytu1\r\n"),
+            "{head}"
+        );
+    }
+
+    #[tokio::test]
+    async fn https_endpoints_speak_tls() {
+        // A server that answers whatever it is sent with plain HTTP: the TLS handshake
+        // must fail, which shows the request did not go out in the clear.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut first = [0u8; 1];
+            socket.read_exact(&mut first).await.unwrap();
+            socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+            socket.shutdown().await.unwrap();
+            first[0]
+        });
+        let uri = format!("https://localhost:{port}/v1/chat").parse().unwrap();
+        let err = send(
+            "openai",
+            &client(),
+            post(&uri, HeaderMap::new(), "{}"),
+            |_| unreachable_failure(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Transport);
+        // 0x16: a TLS handshake record, the ClientHello.
+        assert_eq!(server.await.unwrap(), 0x16);
+    }
+
+    #[test]
+    fn proxy_urls_are_checked_and_never_shown() {
+        let settings = ClientSettings {
+            proxy: Proxy::Url(Secret::new("not a url with s3cret")),
+            ..ClientSettings::default()
+        };
+        let err = HttpClient::new(&settings).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        assert!(!format!("{err} {err:?}").contains("s3cret"), "{err:?}");
+        let settings = ClientSettings {
+            proxy: Proxy::Url(Secret::new("http://u:s3cret@proxy:3128")),
+            ..ClientSettings::default()
+        };
+        assert!(!format!("{settings:?}").contains("s3cret"));
+        let client = HttpClient::new(&settings).unwrap();
+        assert!(!format!("{client:?}").contains("s3cret"));
     }
 
     fn unreachable_failure() -> Error {

@@ -6,10 +6,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::Method;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use tollgate_core::{ChatReply, ChatRequest, ChatStream, Error, ErrorKind, ReplyMeta};
-use tollgate_http::{ClientSettings, MAX_RESPONSE_BODY};
+use tollgate_http::{ClientSettings, HttpClient, MAX_RESPONSE_BODY};
 
 use crate::config::{OpenAiConfig, validate_base_url};
 use crate::error::ErrorMapper;
@@ -45,10 +44,10 @@ pub struct OpenAiClient {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    http: HttpClient,
     config: OpenAiConfig,
-    /// Parsed once here: reqwest would re-parse a string URL on every request.
-    endpoint: reqwest::Url,
+    /// Parsed once, here.
+    endpoint: http::Uri,
     /// Every request's headers, `content-type` included.
     headers: HeaderMap,
     errors: Arc<ErrorMapper>,
@@ -64,16 +63,16 @@ impl OpenAiClient {
     /// (name or value, the key included) that cannot be sent;
     /// [`ErrorKind::Transport`] if the HTTP client cannot be built.
     pub fn new(config: OpenAiConfig) -> Result<Self, Error> {
-        let http = tollgate_http::build_client(&ClientSettings::default())?;
+        let http = HttpClient::new(&ClientSettings::default())?;
         Self::with_http_client(config, http)
     }
 
-    /// A client for `config` sharing an existing reqwest client (and its pool).
+    /// A client for `config` sharing an existing [`HttpClient`] (and its pool).
     ///
     /// # Errors
     ///
     /// As [`OpenAiClient::new`], except for building the HTTP client.
-    pub fn with_http_client(config: OpenAiConfig, http: reqwest::Client) -> Result<Self, Error> {
+    pub fn with_http_client(config: OpenAiConfig, http: HttpClient) -> Result<Self, Error> {
         let invalid = |message: String| {
             Error::new(ErrorKind::InvalidRequest, message).with_provider(config.provider.as_str())
         };
@@ -106,8 +105,7 @@ impl OpenAiClient {
             headers.append(name, value);
         }
         headers.append(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let endpoint = reqwest::Url::parse(&config.endpoint())
-            .map_err(|e| invalid(format!("the base URL is not a valid URL ({e})")))?;
+        let endpoint = tollgate_http::endpoint(config.provider.as_str(), &config.endpoint())?;
         let errors = Arc::new(ErrorMapper::new(
             config.provider.clone(),
             config.api_key.clone(),
@@ -158,7 +156,7 @@ impl fmt::Debug for OpenAiClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OpenAiClient")
             .field("provider", &self.inner.config.provider)
-            .field("endpoint", &self.inner.endpoint.as_str())
+            .field("endpoint", &self.inner.endpoint)
             .finish_non_exhaustive()
     }
 }
@@ -184,12 +182,11 @@ impl Inner {
         let stream = request.stream;
         let body = encode::request_bytes(&request, &self.config.quirks, stream)
             .map_err(|e| e.with_provider(provider))?;
-        let mut http_request = reqwest::Request::new(Method::POST, self.endpoint.clone());
-        *http_request.headers_mut() = self.headers.clone();
-        *http_request.body_mut() = Some(body.into());
-        let builder = reqwest::RequestBuilder::from_parts(self.http.clone(), http_request);
-        let response =
-            tollgate_http::send(provider, builder, |failure| errors.from_failure(&failure)).await?;
+        let http_request = tollgate_http::post(&self.endpoint, self.headers.clone(), body);
+        let response = tollgate_http::send(provider, &self.http, http_request, |failure| {
+            errors.from_failure(&failure)
+        })
+        .await?;
         let model = std::mem::take(&mut request.model);
         if !stream || is_json(response.headers()) {
             // A server that ignores `stream: true` and answers JSON is still understood.

@@ -146,7 +146,7 @@ impl ErrorMapper {
     }
 
     /// A transport failure of this endpoint (URL stripped).
-    pub fn transport(&self, error: reqwest::Error) -> Error {
+    pub fn transport(&self, error: impl std::error::Error + Send + Sync + 'static) -> Error {
         tollgate_http::transport_error(&self.provider, error)
     }
 

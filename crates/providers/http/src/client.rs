@@ -1,0 +1,187 @@
+//! [`HttpClient`]: the connection pool providers send through.
+//!
+//! Built on hyper-util's pooled client, hyper-rustls and the platform's certificate
+//! verifier. reqwest wraps the same client in a redirect layer and a `Url` type that
+//! it re-parses twice on every request (its redirect bookkeeping runs even with
+//! redirects off); providers send one JSON POST to a URL fixed at construction, so that
+//! work bought nothing here and cost a sixth of the gateway's instructions per request
+//! (see `docs/benchmarks.md`).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, PROXY_AUTHORIZATION, USER_AGENT};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls_platform_verifier::BuilderVerifierExt;
+use tollgate_core::{Error, ErrorKind, Secret};
+
+use crate::connect::ProxyConnector;
+
+/// A response whose body has not been read yet.
+pub type Response = http::Response<Incoming>;
+
+/// Settings of the HTTP client a provider builds.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Time allowed to establish a connection (TCP; a proxy tunnel included).
+    pub connect_timeout: Duration,
+    /// Idle pooled connections are closed after this long.
+    pub pool_idle_timeout: Duration,
+    /// Idle connections kept per host.
+    pub pool_max_idle_per_host: usize,
+    /// Which proxy, if any, provider traffic goes through.
+    pub proxy: Proxy,
+}
+
+/// Which proxy provider traffic goes through.
+#[derive(Debug, Clone, Default)]
+pub enum Proxy {
+    /// The one the environment names: `HTTPS_PROXY` for https endpoints, `HTTP_PROXY`
+    /// for http ones, `ALL_PROXY` for both, except for hosts in `NO_PROXY` (lower-case
+    /// forms too), read once when the client is built. Without them, no proxy.
+    #[default]
+    FromEnv,
+    /// No proxy, whatever the environment says.
+    Direct,
+    /// Every request through this proxy, `http://[user:password@]host:port` (a
+    /// [`Secret`]: its credentials are never shown).
+    Url(Secret),
+}
+
+impl Proxy {
+    fn matcher(&self) -> Option<Arc<Matcher>> {
+        match self {
+            Self::FromEnv => Some(Arc::new(Matcher::from_env())),
+            Self::Direct => None,
+            Self::Url(url) => Some(Arc::new(Matcher::builder().all(url.expose()).build())),
+        }
+    }
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            pool_idle_timeout: Duration::from_secs(90),
+            pool_max_idle_per_host: 64,
+            proxy: Proxy::FromEnv,
+        }
+    }
+}
+
+/// The HTTP client providers use: a shared connection pool, cheap to clone.
+///
+/// rustls with the platform's certificate verifier, HTTP/2 when the server offers it
+/// (ALPN), HTTP/1.1 otherwise, `TCP_NODELAY`, a [`Proxy`] (by default the environment's).
+/// There is no
+/// overall timeout (routers own timeouts, so a long stream is not cut by the client),
+/// and redirects are not followed: a provider API does not redirect its endpoints, and
+/// the router owns retries, so a 3xx is a failure like any other non-success status.
+///
+/// ```
+/// let http = tollgate_http::HttpClient::new(&tollgate_http::ClientSettings::default())?;
+/// let shared = http.clone(); // the same pool
+/// # drop(shared);
+/// # Ok::<(), tollgate_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct HttpClient {
+    client: Client<HttpsConnector<ProxyConnector>, Full<Bytes>>,
+    proxies: Option<Arc<Matcher>>,
+}
+
+impl HttpClient {
+    /// Builds a client with its own connection pool.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidRequest`] for a [`Proxy::Url`] that is not an http(s) URL;
+    /// [`ErrorKind::Transport`] if the platform's certificate verifier cannot be set up.
+    pub fn new(settings: &ClientSettings) -> Result<Self, Error> {
+        if let Proxy::Url(url) = &settings.proxy {
+            crate::endpoint("proxy", url.expose()).map_err(|_| {
+                Error::new(
+                    ErrorKind::InvalidRequest,
+                    "the proxy URL is not an absolute http:// or https:// URL",
+                )
+            })?;
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| builder.with_platform_verifier())
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Transport,
+                "could not set up TLS certificate verification",
+            )
+            .with_source(e)
+        })?
+        .with_no_client_auth();
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(settings.connect_timeout));
+        let proxies = settings.proxy.matcher();
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(ProxyConnector::new(http, proxies.clone()));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(settings.pool_idle_timeout)
+            .pool_max_idle_per_host(settings.pool_max_idle_per_host)
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .build(connector);
+        Ok(Self { client, proxies })
+    }
+
+    /// Sends `request` and returns the response head; the body is read by the caller.
+    /// Adds `user-agent` unless the request has one, and `proxy-authorization` when a
+    /// plain-`http` request goes to a proxy with credentials.
+    ///
+    /// # Errors
+    ///
+    /// The transport's error, mapped by [`crate::transport_error`].
+    pub(crate) async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<Response, hyper_util::client::legacy::Error> {
+        let mut request = request.map(Full::new);
+        let headers = request.headers_mut();
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        }
+        if let Some(proxies) = &self.proxies
+            && request.uri().scheme() == Some(&http::uri::Scheme::HTTP)
+            && let Some(auth) = proxies
+                .intercept(request.uri())
+                .and_then(|i| i.basic_auth().cloned())
+        {
+            request.headers_mut().insert(PROXY_AUTHORIZATION, auth);
+        }
+        self.client.request(request).await
+    }
+}
+
+const USER_AGENT_VALUE: &str = concat!("tollgate/", env!("CARGO_PKG_VERSION"));
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The proxy matcher may hold credentials: only say whether there is one.
+        f.debug_struct("HttpClient")
+            .field("proxied", &self.proxies.is_some())
+            .finish_non_exhaustive()
+    }
+}

@@ -51,9 +51,19 @@ pub struct Decoded {
 /// wrong type, a missing `model` or `messages`, `n` other than 1, or a message its role
 /// cannot carry.
 pub fn decode(body: &[u8]) -> Result<Decoded, ApiError> {
+    // One UTF-8 check of the whole body is cheaper than serde_json's string by string.
+    match std::str::from_utf8(body) {
+        Ok(text) => read(body, serde_json::Deserializer::from_str(text)),
+        Err(_) => read(body, serde_json::Deserializer::from_slice(body)),
+    }
+}
+
+fn read<'de, R: serde_json::de::Read<'de>>(
+    body: &[u8],
+    mut de: serde_json::Deserializer<R>,
+) -> Result<Decoded, ApiError> {
     // Tracking the field path costs on every field, so the body is read without it first;
     // only a body that fails is read again, with the path, to name the field at fault.
-    let mut de = serde_json::Deserializer::from_slice(body);
     let wire = match WireRequest::deserialize(&mut de) {
         Ok(wire) => wire,
         Err(plain) => return Err(decode_failure(body, plain)),

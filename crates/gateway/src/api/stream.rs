@@ -258,7 +258,18 @@ fn write_frame(buf: &mut BytesMut, chunk: &Chunk<'_>) {
 /// A cost in USD as the header and the SSE comment print it: up to ten decimals,
 /// trailing zeros trimmed (`0.000135`).
 pub fn format_cost(cost: f64) -> String {
-    let mut text = format!("{cost:.10}");
+    const SCALE: u64 = 10_000_000_000;
+    let scaled = (cost * 1e10).round();
+    let mut text = if (0.0..9.0e15).contains(&scaled) {
+        // From integer units of 1e-10 USD: fixed-precision float formatting takes a slow
+        // exact path, thousands of instructions per answer.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let scaled = scaled as u64;
+        format!("{}.{:010}", scaled / SCALE, scaled % SCALE)
+    } else {
+        // Negative, enormous or not a number: never a real price, printed as it is.
+        format!("{cost:.10}")
+    };
     while text.ends_with('0') && !text.ends_with(".0") {
         text.pop();
     }
@@ -351,5 +362,9 @@ mod tests {
         assert_eq!(format_cost(0.000135), "0.000135");
         assert_eq!(format_cost(0.0), "0.0");
         assert_eq!(format_cost(1.5), "1.5");
+        assert_eq!(format_cost(12.000_000_000_04), "12.0");
+        assert_eq!(format_cost(0.000_000_000_06), "0.0000000001");
+        assert_eq!(format_cost(2.25e-7), "0.000000225");
+        assert_eq!(format_cost(-0.5), "-0.5");
     }
 }

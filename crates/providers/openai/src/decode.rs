@@ -30,8 +30,13 @@ pub fn response(
     errors: &ErrorMapper,
     meta: ReplyMeta,
 ) -> Result<ChatResponse, Error> {
-    let mut completion: Completion<'_> = serde_json::from_slice(body)
-        .map_err(|e| errors.decode(format_args!("unexpected response body ({e})"), body))?;
+    // One UTF-8 check of the whole body is cheaper than serde_json's string by string.
+    let parsed = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    };
+    let mut completion: Completion<'_> =
+        parsed.map_err(|e| errors.decode(format_args!("unexpected response body ({e})"), body))?;
     if let Some(error) = completion.error() {
         return Err(errors.from_error_value(error, None));
     }

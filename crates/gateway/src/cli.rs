@@ -84,10 +84,15 @@ fn load_config(path: Option<&Path>) -> Result<Config, String> {
 }
 
 fn serve_blocking(config: Option<PathBuf>, listen: Option<SocketAddr>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // On one core (a container's CPU limit, `taskset`), a work-stealing scheduler has
+    // nobody to steal from and only costs: run every task on this thread instead.
+    let one_core = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_core {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             report(&format!("cannot start the async runtime: {e}"));

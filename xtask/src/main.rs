@@ -34,7 +34,8 @@ enum Task {
     },
     /// Regenerate crates/catalog/data/ from the pinned LiteLLM price file.
     UpdateCatalog,
-    /// Benchmark the gateway against the upstream alone and a bare nginx proxy (writes docs/benchmarks.md).
+    /// Benchmark the gateway against the upstream alone and a bare nginx proxy (writes
+    /// docs/benchmarks.md), or count its instructions per request (`--instructions`).
     Bench(bench::BenchArgs),
 }
 

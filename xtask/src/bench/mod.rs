@@ -13,8 +13,14 @@
 //! closed-loop load at each concurrency (RPS, p50/p99, CPU time per request from
 //! `/proc/<pid>/stat`), peak RSS, and streaming time to first token. The results are
 //! printed as markdown and written into `docs/benchmarks.md` between its result markers.
+//!
+//! `cargo xtask bench --instructions` measures something else: the instructions the
+//! gateway executes per request, counted by callgrind (valgrind), which repeat to about
+//! 0.1% between runs where wall-clock figures on a shared machine move by 20%. It is the
+//! figure to compare before and after an optimisation. See [`instructions`].
 
 mod http;
+mod instructions;
 mod litellm;
 mod machine;
 mod nginx;
@@ -31,7 +37,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use self::http::Connection;
-use self::oha::{Load, Shot};
+use self::oha::{Load, Shot, Until};
 use self::process::Running;
 use self::ttft::Ttft;
 
@@ -76,6 +82,17 @@ pub struct BenchArgs {
     /// Print the results only; leave docs/benchmarks.md alone.
     #[arg(long)]
     no_write: bool,
+    /// Instead of the benchmark: count the gateway's instructions per request under
+    /// callgrind (needs valgrind), at fixed points (c=1, c=16, streaming c=4); prints a
+    /// table, writes no docs.
+    #[arg(
+        long,
+        conflicts_with_all = ["duration", "warmup", "quick", "concurrency", "targets", "litellm", "ttft_samples", "profile"]
+    )]
+    instructions: bool,
+    /// Requests counted per point with --instructions (after 200 uncounted).
+    #[arg(long, default_value_t = 2000, requires = "instructions")]
+    instructions_requests: u64,
 }
 
 /// One load point of one target.
@@ -141,6 +158,9 @@ struct Endpoint {
 
 /// Runs the benchmark.
 pub fn run(mut args: BenchArgs) -> Result<(), String> {
+    if args.instructions {
+        return instructions::run(args.instructions_requests, !args.no_build);
+    }
     if args.quick {
         args.duration = 2.0;
         args.warmup = 0.5;
@@ -164,17 +184,7 @@ pub fn run(mut args: BenchArgs) -> Result<(), String> {
     if args.duration.is_nan() || args.duration <= 0.0 || args.warmup.is_nan() || args.warmup < 0.0 {
         return Err("--duration must be positive and --warmup not negative".to_owned());
     }
-    let cores = machine::Machine::probe().nproc;
-    if cores < 2 {
-        return Err(format!(
-            "the bench pins the target and the load generator to separate cores; this machine has {cores}"
-        ));
-    }
-    pin_self(LOAD_CORE)?;
-
-    let paths = paths();
-    std::fs::create_dir_all(&paths.bench)
-        .map_err(|e| format!("creating {}: {e}", paths.bench.display()))?;
+    let paths = prepare()?;
     let nginx = nginx::ensure()?;
     let oha = oha::ensure(&paths.bench)?;
     if args.targets.iter().any(|t| t == "tollgate") && !args.no_build {
@@ -191,40 +201,18 @@ pub fn run(mut args: BenchArgs) -> Result<(), String> {
     std::fs::create_dir_all(&run_dir)
         .map_err(|e| format!("creating {}: {e}", run_dir.display()))?;
 
-    // The fake OpenAI upstream, on the load core.
-    let upstream_port = free_port()?;
-    let upstream_stream_port = free_port()?;
-    let completion = read_asset(&paths.root, "completion.json")?;
-    let completion: serde_json::Value = serde_json::from_str(&completion)
-        .map_err(|e| format!("bench/completion.json is not JSON: {e}"))?;
-    let stream = read_asset(&paths.root, "stream.sse")?;
-    let upstream_dir = run_dir.join("upstream");
-    let upstream_conf = nginx::render(
-        &read_asset(&paths.root, "nginx-upstream.conf.template")?,
-        &[
-            ("RUN_DIR", upstream_dir.display().to_string()),
-            ("COMPLETION_PORT", upstream_port.to_string()),
-            ("STREAM_PORT", upstream_stream_port.to_string()),
-            ("COMPLETION_BODY", nginx::quote(&completion.to_string())?),
-            ("STREAM_BODY", nginx::quote(&stream)?),
-        ],
-    )?;
-    println!("xtask bench: starting the fake upstream (nginx) on core {LOAD_CORE}");
-    let mut upstream = nginx::start("upstream", &nginx, &upstream_dir, &upstream_conf, LOAD_CORE)?;
+    let Upstream {
+        running: mut upstream,
+        port: upstream_port,
+        stream_port: upstream_stream_port,
+        ready: upstream_ready,
+    } = start_upstream(&paths, &nginx, &run_dir)?;
     let direct = Endpoint {
         addr: loopback(upstream_port),
         stream_addr: loopback(upstream_stream_port),
         body: chat_body("bench", false),
         stream_body: chat_body("bench", true),
     };
-    let upstream_ready = wait_ready(
-        &mut upstream,
-        &upstream_dir.join("stderr.log"),
-        direct.addr,
-        "POST",
-        CHAT_PATH,
-        &direct.body,
-    )?;
 
     let harness = Harness {
         args: &args,
@@ -338,41 +326,15 @@ impl Harness<'_> {
 
     /// The gateway: `tollgate serve --config bench/tollgate.toml`.
     fn tollgate(&self) -> Result<Measured, String> {
-        let binary = &self.paths.tollgate;
-        if !binary.is_file() {
-            return Err(format!(
-                "{} is missing: build it with cargo build --release -p tollgate-gateway",
-                binary.display()
-            ));
-        }
+        let binary = gateway_binary(self.paths)?;
         let port = free_port()?;
         let log = self.run_dir.join("tollgate.log");
-        let config = self.paths.root.join("bench").join("tollgate.toml");
-        let env = |key: &str, value: String| (key.to_owned(), value);
-        let mut gateway = Running::spawn(
-            "tollgate",
-            TARGET_CORE,
-            binary,
-            &[
-                "serve".to_owned(),
-                "--config".to_owned(),
-                config.display().to_string(),
-                "--listen".to_owned(),
-                loopback(port).to_string(),
-            ],
-            &[
-                env("TOLLGATE_BENCH_API_KEY", "sk-bench".to_owned()),
-                env(
-                    "TOLLGATE_BENCH_UPSTREAM_PORT",
-                    self.upstream_port.to_string(),
-                ),
-                env(
-                    "TOLLGATE_BENCH_UPSTREAM_STREAM_PORT",
-                    self.upstream_stream_port.to_string(),
-                ),
-            ],
-            &log,
-        )?;
+        let (args, envs) = gateway_command(
+            self.paths,
+            port,
+            (self.upstream_port, self.upstream_stream_port),
+        );
+        let mut gateway = Running::spawn("tollgate", TARGET_CORE, binary, &args, &envs, &log)?;
         let endpoint = Endpoint {
             addr: loopback(port),
             stream_addr: loopback(port),
@@ -432,7 +394,7 @@ impl Harness<'_> {
                 url: &url,
                 body: &endpoint.body,
                 concurrency,
-                duration: Duration::from_secs_f64(seconds),
+                until: Until::Elapsed(Duration::from_secs_f64(seconds)),
                 core: LOAD_CORE,
             },
         )
@@ -585,6 +547,95 @@ impl Harness<'_> {
     }
 }
 
+/// The fake OpenAI upstream, running on the load core.
+struct Upstream {
+    running: Running,
+    /// The port answering a complete `chat.completion`.
+    port: u16,
+    /// The port answering a chunk stream.
+    stream_port: u16,
+    /// Spawn to the first 200.
+    ready: Duration,
+}
+
+/// Renders `bench/nginx-upstream.conf.template` into `run_dir/upstream` and starts nginx
+/// on the load core, on two free ports; returns once it answers a chat completion.
+fn start_upstream(paths: &Paths, nginx: &Path, run_dir: &Path) -> Result<Upstream, String> {
+    let port = free_port()?;
+    let stream_port = free_port()?;
+    let completion = read_asset(&paths.root, "completion.json")?;
+    let completion: serde_json::Value = serde_json::from_str(&completion)
+        .map_err(|e| format!("bench/completion.json is not JSON: {e}"))?;
+    let stream = read_asset(&paths.root, "stream.sse")?;
+    let dir = run_dir.join("upstream");
+    let conf = nginx::render(
+        &read_asset(&paths.root, "nginx-upstream.conf.template")?,
+        &[
+            ("RUN_DIR", dir.display().to_string()),
+            ("COMPLETION_PORT", port.to_string()),
+            ("STREAM_PORT", stream_port.to_string()),
+            ("COMPLETION_BODY", nginx::quote(&completion.to_string())?),
+            ("STREAM_BODY", nginx::quote(&stream)?),
+        ],
+    )?;
+    println!("xtask bench: starting the fake upstream (nginx) on core {LOAD_CORE}");
+    let mut running = nginx::start("upstream", nginx, &dir, &conf, LOAD_CORE)?;
+    let ready = wait_ready(
+        &mut running,
+        &dir.join("stderr.log"),
+        loopback(port),
+        "POST",
+        CHAT_PATH,
+        &chat_body("bench", false),
+    )?;
+    Ok(Upstream {
+        running,
+        port,
+        stream_port,
+        ready,
+    })
+}
+
+/// The gateway binary (`target/release/tollgate`), which must have been built.
+fn gateway_binary(paths: &Paths) -> Result<&Path, String> {
+    if paths.tollgate.is_file() {
+        Ok(&paths.tollgate)
+    } else {
+        Err(format!(
+            "{} is missing: build it with cargo build --release -p tollgate-gateway",
+            paths.tollgate.display()
+        ))
+    }
+}
+
+/// The gateway's arguments (`serve --config bench/tollgate.toml --listen 127.0.0.1:PORT`)
+/// and the environment `bench/tollgate.toml` reads (the upstream's two ports).
+fn gateway_command(
+    paths: &Paths,
+    port: u16,
+    (upstream_port, upstream_stream_port): (u16, u16),
+) -> (Vec<String>, Vec<(String, String)>) {
+    let config = paths.root.join("bench").join("tollgate.toml");
+    let args = vec![
+        "serve".to_owned(),
+        "--config".to_owned(),
+        config.display().to_string(),
+        "--listen".to_owned(),
+        loopback(port).to_string(),
+    ];
+    let envs = [
+        ("TOLLGATE_BENCH_API_KEY", "sk-bench".to_owned()),
+        ("TOLLGATE_BENCH_UPSTREAM_PORT", upstream_port.to_string()),
+        (
+            "TOLLGATE_BENCH_UPSTREAM_STREAM_PORT",
+            upstream_stream_port.to_string(),
+        ),
+    ]
+    .map(|(key, value)| (key.to_owned(), value))
+    .to_vec();
+    (args, envs)
+}
+
 /// Polls until `method path` answers 200; returns the time since the process was spawned.
 fn wait_ready(
     target: &mut Running,
@@ -660,6 +711,22 @@ fn build_gateway() -> Result<(), String> {
     } else {
         Err(format!("building the gateway failed ({status})"))
     }
+}
+
+/// What every mode needs first: two cores, this process pinned to the load core, and
+/// `target/bench`.
+fn prepare() -> Result<Paths, String> {
+    let cores = machine::Machine::probe().nproc;
+    if cores < 2 {
+        return Err(format!(
+            "the bench pins the target and the load generator to separate cores; this machine has {cores}"
+        ));
+    }
+    pin_self(LOAD_CORE)?;
+    let paths = paths();
+    std::fs::create_dir_all(&paths.bench)
+        .map_err(|e| format!("creating {}: {e}", paths.bench.display()))?;
+    Ok(paths)
 }
 
 /// Pins this process (and so everything it starts) to `core`.

@@ -86,15 +86,27 @@ pub struct Shot<'a> {
     pub body: &'a str,
     /// Open connections (= requests in flight).
     pub concurrency: usize,
-    /// How long to send.
-    pub duration: Duration,
+    /// When to stop sending.
+    pub until: Until,
     /// The core oha runs on.
     pub core: usize,
 }
 
-/// Runs oha for `shot.duration` at `shot.concurrency` and parses its JSON summary.
+/// When oha stops sending.
+#[derive(Debug, Clone, Copy)]
+pub enum Until {
+    /// After this long (`-z`); requests still in flight then are cut, not counted as failed.
+    Elapsed(Duration),
+    /// After this many requests in all (`-n`).
+    Requests(u64),
+}
+
+/// Runs oha until `shot.until` at `shot.concurrency` and parses its JSON summary.
 pub fn run(oha: &Path, shot: &Shot<'_>) -> Result<Load, String> {
-    let millis = shot.duration.as_millis().max(1);
+    let (flag, amount) = match shot.until {
+        Until::Elapsed(duration) => ("-z", format!("{}ms", duration.as_millis().max(1))),
+        Until::Requests(n) => ("-n", n.to_string()),
+    };
     let out = Command::new("taskset")
         .arg("-c")
         .arg(shot.core.to_string())
@@ -106,7 +118,7 @@ pub fn run(oha: &Path, shot: &Shot<'_>) -> Result<Load, String> {
             "--worker-threads",
             "1",
         ])
-        .args(["-z", &format!("{millis}ms")])
+        .args([flag, &amount])
         .args(["-c", &shot.concurrency.to_string()])
         .args(["-m", "POST", "-T", "application/json"])
         .args(["-d", shot.body])

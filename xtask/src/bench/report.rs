@@ -305,7 +305,7 @@ fn signed_time(seconds: f64) -> String {
 }
 
 /// `15234.7` → `15,235`.
-fn thousands(value: f64) -> String {
+pub(super) fn thousands(value: f64) -> String {
     let digits = format!("{:.0}", value.max(0.0));
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -182,7 +182,11 @@ fn log_state(state: &AppState, path: Option<&Path>) {
 fn init_logging(config: &Config) -> Result<Option<tollgate_telemetry::TelemetryGuard>, String> {
     let level = process_env("RUST_LOG").unwrap_or_else(|| config.logging.level.clone());
     if let Some(init) = config.telemetry_init(&process_env) {
-        let guard = tollgate_telemetry::init(init.filter(level).stderr(true))
+        let format = match config.logging.format {
+            LogFormat::Json => tollgate_telemetry::StderrFormat::Json,
+            LogFormat::Text => tollgate_telemetry::StderrFormat::Text,
+        };
+        let guard = tollgate_telemetry::init(init.filter(level).stderr(true).stderr_format(format))
             .map_err(|e| format!("cannot start telemetry: {e}"))?;
         return Ok(Some(guard));
     }

@@ -95,6 +95,17 @@ pub struct InitConfig {
     timeout: Option<Duration>,
     filter: Option<String>,
     stderr: bool,
+    stderr_format: StderrFormat,
+}
+
+/// How [`init`] prints to stderr (with [`InitConfig::stderr`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StderrFormat {
+    /// Human-readable lines, coloured when stderr is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 impl Default for InitConfig {
@@ -117,6 +128,7 @@ impl InitConfig {
             timeout: None,
             filter: None,
             stderr: false,
+            stderr_format: StderrFormat::Text,
         }
     }
 
@@ -158,7 +170,9 @@ impl InitConfig {
         self
     }
 
-    /// For [`init`]: the `tracing` filter directives (default: `RUST_LOG`, else `info`).
+    /// For [`init`]: the `tracing` filter directives of what is printed to stderr
+    /// (default: `RUST_LOG`, else `info`). What is exported does not depend on it: every
+    /// span and event at `info` or above, so quieter logs never cost traces.
     pub fn filter(mut self, directives: impl Into<String>) -> Self {
         self.filter = Some(directives.into());
         self
@@ -168,6 +182,12 @@ impl InitConfig {
     /// formatter (default: no).
     pub fn stderr(mut self, enabled: bool) -> Self {
         self.stderr = enabled;
+        self
+    }
+
+    /// For [`init`]: the format of what is printed to stderr (default: text).
+    pub fn stderr_format(mut self, format: StderrFormat) -> Self {
+        self.stderr_format = format;
         self
     }
 
@@ -489,6 +509,15 @@ const EXPORT_PLUMBING: [&str; 8] = [
     "rustls",
 ];
 
+/// Whether `target` belongs to the export's own plumbing ([`EXPORT_PLUMBING`]).
+fn is_export_plumbing(target: &str) -> bool {
+    EXPORT_PLUMBING.iter().any(|prefix| {
+        target
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::") || rest.starts_with('_'))
+    })
+}
+
 /// Builds the pipelines ([`build`]), makes them OpenTelemetry's global providers (with
 /// W3C trace-context propagation), and installs a global `tracing` subscriber that
 /// bridges spans to OpenTelemetry (and, with [`InitConfig::stderr`], prints them).
@@ -508,27 +537,30 @@ const EXPORT_PLUMBING: [&str; 8] = [
 /// Those of [`build`], and [`Error::Subscriber`] if a global subscriber is already set.
 pub fn init(config: InitConfig) -> Result<TelemetryGuard, Error> {
     let guard = build(&config)?;
-    let filter = match &config.filter {
+    let printed = match &config.filter {
         Some(directives) => tracing_subscriber::EnvFilter::try_new(directives)
             .map_err(|e| Error::Config(format!("invalid tracing filter {directives:?}: {e}")))?,
         None => tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
     };
+    // Each layer filters for itself: the log level chooses what is printed, and the
+    // export takes every span at `info` or above whatever the log level (a gateway logging
+    // at `warn` still traces its requests).
     let otel = guard.tracing_layer().map(|layer| {
         layer.with_filter(tracing_subscriber::filter::filter_fn(|metadata| {
-            let target = metadata.target();
-            !EXPORT_PLUMBING.iter().any(|prefix| {
-                target.strip_prefix(prefix).is_some_and(|rest| {
-                    rest.is_empty() || rest.starts_with("::") || rest.starts_with('_')
-                })
-            })
+            *metadata.level() <= tracing::Level::INFO && !is_export_plumbing(metadata.target())
         }))
     });
-    let fmt = config
-        .stderr
-        .then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    let fmt = config.stderr.then(|| {
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        match config.stderr_format {
+            StderrFormat::Text => layer.with_filter(printed).boxed(),
+            StderrFormat::Json => layer.json().with_filter(printed).boxed(),
+        }
+    });
     tracing_subscriber::registry()
-        .with(filter)
         .with(otel)
         .with(fmt)
         .try_init()

@@ -27,7 +27,7 @@ mod service;
 mod stream;
 
 pub use content::{CAPTURE_ENV, ContentCapture};
-pub use export::{Error, InitConfig, Protocol, TelemetryGuard, build, init};
+pub use export::{Error, InitConfig, Protocol, StderrFormat, TelemetryGuard, build, init};
 pub use future::ResponseFuture;
 pub use layer::{Mode, TelemetryLayer};
 pub use semconv::SemconvVersion;

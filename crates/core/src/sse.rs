@@ -63,33 +63,28 @@ impl SseDecoder {
                 self.skip_leading_lf = false;
             }
         }
-        // Fast path: no partial line buffered, so lines can be read straight from `bytes`.
+        // Lines are read straight from `bytes` unless one began in an earlier chunk.
         let mut start = 0;
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if b == b'\n' || b == b'\r' {
-                if self.buffer.is_empty() {
-                    self.line(&bytes[start..i], out);
-                } else {
-                    self.buffer.extend_from_slice(&bytes[start..i]);
-                    let line = std::mem::take(&mut self.buffer);
-                    self.line(&line, out);
-                    self.buffer = line;
-                    self.buffer.clear();
-                }
-                if b == b'\r' {
-                    if i + 1 < bytes.len() {
-                        if bytes[i + 1] == b'\n' {
-                            i += 1;
-                        }
-                    } else {
-                        self.skip_leading_lf = true;
-                    }
-                }
-                start = i + 1;
+        while let Some(offset) = memchr::memchr2(b'\n', b'\r', &bytes[start..]) {
+            let end = start + offset;
+            if self.buffer.is_empty() {
+                self.line(&bytes[start..end], out);
+            } else {
+                self.buffer.extend_from_slice(&bytes[start..end]);
+                let line = std::mem::take(&mut self.buffer);
+                self.line(&line, out);
+                self.buffer = line;
+                self.buffer.clear();
             }
-            i += 1;
+            start = end + 1;
+            if bytes[end] == b'\r' {
+                match bytes.get(start) {
+                    Some(b'\n') => start += 1,
+                    Some(_) => {}
+                    // A CR ending the chunk: its LF, if any, opens the next one.
+                    None => self.skip_leading_lf = true,
+                }
+            }
         }
         self.buffer.extend_from_slice(&bytes[start..]);
     }
@@ -117,7 +112,7 @@ impl SseDecoder {
         if line[0] == b':' {
             return;
         }
-        let (field, value) = match line.iter().position(|&b| b == b':') {
+        let (field, value) = match memchr::memchr(b':', line) {
             Some(colon) => {
                 let value = &line[colon + 1..];
                 let value = value.strip_prefix(b" ").unwrap_or(value);
@@ -125,7 +120,12 @@ impl SseDecoder {
             }
             None => (line, &b""[..]),
         };
-        let value = String::from_utf8_lossy(value);
+        // Valid UTF-8 (the usual case) is checked by the fast validator; only invalid
+        // input pays for the lossy conversion.
+        let value = match std::str::from_utf8(value) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(value),
+        };
         match field {
             b"data" => {
                 if self.has_data {

@@ -30,6 +30,9 @@ pub struct ChunkEncoder {
     started: bool,
     usage: Option<Usage>,
     buf: BytesMut,
+    /// Where each chunk's JSON is written first: serde_json writes token by token, and a
+    /// `Vec` takes those small writes for less than `BytesMut` does.
+    json: Vec<u8>,
 }
 
 #[derive(Serialize)]
@@ -91,6 +94,7 @@ impl ChunkEncoder {
             started: false,
             usage: None,
             buf: BytesMut::with_capacity(512),
+            json: Vec::with_capacity(512),
         }
     }
 
@@ -222,6 +226,7 @@ impl ChunkEncoder {
         }];
         write_frame(
             &mut self.buf,
+            &mut self.json,
             &Chunk {
                 id: &self.id,
                 object: "chat.completion.chunk",
@@ -236,6 +241,7 @@ impl ChunkEncoder {
     fn write_chunk(&mut self, choices: &[ChunkChoice<'_>], usage: Option<WireUsage>) {
         write_frame(
             &mut self.buf,
+            &mut self.json,
             &Chunk {
                 id: &self.id,
                 object: "chat.completion.chunk",
@@ -248,10 +254,13 @@ impl ChunkEncoder {
     }
 }
 
-fn write_frame(buf: &mut BytesMut, chunk: &Chunk<'_>) {
-    buf.put_slice(b"data: ");
+fn write_frame(buf: &mut BytesMut, json: &mut Vec<u8>, chunk: &Chunk<'_>) {
+    json.clear();
     // Writing borrowed strings and numbers into memory cannot fail.
-    let _ = serde_json::to_writer(buf.writer(), chunk);
+    let _ = serde_json::to_writer(&mut *json, chunk);
+    buf.reserve(json.len() + 8);
+    buf.put_slice(b"data: ");
+    buf.put_slice(json);
     buf.put_slice(b"\n\n");
 }
 

@@ -48,10 +48,14 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         let part = Duration::try_from_secs_f64(number * unit_secs).map_err(|_| bad())?;
         total = total.checked_add(part).ok_or_else(bad)?;
     }
-    // Config durations have millisecond resolution.
-    Ok(Duration::from_millis(
-        u64::try_from(total.as_millis()).unwrap_or(u64::MAX),
-    ))
+    // Config durations have millisecond resolution: a finer value is refused rather than
+    // truncated (`"0.5ms"` would otherwise silently become zero).
+    if !total.subsec_nanos().is_multiple_of(1_000_000) {
+        return Err(format!(
+            "invalid duration `{text}`: durations are whole milliseconds, e.g. \"1ms\" or \"2ms\""
+        ));
+    }
+    Ok(total)
 }
 
 /// Formats with the largest exact unit: `"2h"`, `"90s"`, `"250ms"`.
@@ -137,6 +141,17 @@ mod tests {
         assert!(parse("s").is_err());
         assert!(parse("3 parsecs").is_err());
         assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn sub_millisecond_values_are_refused_not_truncated() {
+        for text in ["0.5ms", "1.5ms", "0.0001s"] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains("whole milliseconds"), "{text}: {err}");
+        }
+        assert_eq!(parse("0.25s"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse("0.1m"), Ok(Duration::from_secs(6)));
+        assert_eq!(parse("0s"), Ok(Duration::ZERO));
     }
 
     #[test]

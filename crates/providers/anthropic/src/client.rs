@@ -12,7 +12,7 @@ use tollgate_core::{ChatReply, ChatRequest, ChatStream, Error, ErrorKind, ReplyM
 use crate::PROVIDER;
 use crate::config::AnthropicConfig;
 use crate::decode::decode_response;
-use crate::encode::{EncodedRequest, encode};
+use crate::encode::{EncodedRequest, encode, encode_bytes};
 use crate::error::from_http_failure;
 use crate::stream::ChatEvents;
 use crate::wire::MessagesResponse;
@@ -117,17 +117,10 @@ impl AnthropicClient {
     pub async fn send(&self, request: ChatRequest) -> Result<ChatReply, Error> {
         let inner = &self.inner;
         let EncodedRequest {
-            body,
+            body: bytes,
             answer_tool,
             betas,
-        } = encode(&request, &inner.config)?;
-        let bytes = serde_json::to_vec(&body).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidRequest,
-                format!("the request could not be serialized: {e}"),
-            )
-            .with_provider(PROVIDER)
-        })?;
+        } = encode_bytes(&request, &inner.config)?;
         let mut headers = inner.headers.clone();
         if !betas.is_empty() {
             let mut all: Vec<&str> = inner.config.betas.iter().map(String::as_str).collect();

@@ -58,11 +58,12 @@ pub const LEADING_USER_TEXT: &str = ".";
 /// The name of the forced tool that carries a [`ResponseFormat::JsonObject`] answer.
 pub const JSON_OBJECT_TOOL: &str = "json_object";
 
-/// A request ready to send.
+/// A request ready to send: its body as a JSON tree ([`encode`], for inspection) or as
+/// the bytes sent ([`encode_bytes`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct EncodedRequest {
+pub struct EncodedRequest<B = Value> {
     /// The JSON body, `extra` merged.
-    pub body: Value,
+    pub body: B,
     /// The name of the synthetic tool carrying a structured answer, when structured
     /// output goes through a forced tool; the decoders turn its input back into text.
     pub answer_tool: Option<String>,
@@ -108,6 +109,46 @@ enum Structured {
 /// structured output through a forced tool combined with `reasoning_effort` (Anthropic
 /// forbids forced tool use while thinking).
 pub fn encode(request: &ChatRequest, config: &AnthropicConfig) -> Result<EncodedRequest, Error> {
+    let (wire, answer_tool, betas) = translate(request, config)?;
+    let mut body = serde_json::to_value(&wire).map_err(unserializable)?;
+    tollgate_http::merge_extra(&mut body, &request.extra);
+    Ok(EncodedRequest {
+        body,
+        answer_tool,
+        betas,
+    })
+}
+
+/// What [`encode`] produces, with the body as the bytes the client sends: written
+/// straight from the wire types (`extra` merged), without the JSON tree `encode` builds.
+///
+/// # Errors
+///
+/// As [`encode`].
+pub fn encode_bytes(
+    request: &ChatRequest,
+    config: &AnthropicConfig,
+) -> Result<EncodedRequest<Vec<u8>>, Error> {
+    let (wire, answer_tool, betas) = translate(request, config)?;
+    let body = tollgate_http::json_body(&wire, &request.extra).map_err(unserializable)?;
+    Ok(EncodedRequest {
+        body,
+        answer_tool,
+        betas,
+    })
+}
+
+fn unserializable(e: serde_json::Error) -> Error {
+    invalid(
+        ErrorKind::InvalidRequest,
+        format!("the request could not be serialized: {e}"),
+    )
+}
+
+/// The wire request, the answer tool and the betas a request needs.
+type Translated = (MessagesRequest, Option<String>, Vec<&'static str>);
+
+fn translate(request: &ChatRequest, config: &AnthropicConfig) -> Result<Translated, Error> {
     let (system, messages) = encode_messages(&request.messages)?;
 
     let structured = match &request.response_format {
@@ -263,18 +304,7 @@ pub fn encode(request: &ChatRequest, config: &AnthropicConfig) -> Result<Encoded
         output_format,
         stream: request.stream,
     };
-    let mut body = serde_json::to_value(&wire).map_err(|e| {
-        invalid(
-            ErrorKind::InvalidRequest,
-            format!("the request could not be serialized: {e}"),
-        )
-    })?;
-    tollgate_http::merge_extra(&mut body, &request.extra);
-    Ok(EncodedRequest {
-        body,
-        answer_tool,
-        betas,
-    })
+    Ok((wire, answer_tool, betas))
 }
 
 /// The system prompt and the alternating turns of a conversation.

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::json;
-use tollgate_anthropic::encode::encode;
+use tollgate_anthropic::encode::{encode, encode_bytes};
 use tollgate_anthropic::{AnthropicConfig, StructuredOutputMode};
 use tollgate_core::{
     AssistantMessage, AssistantPart, ChatRequest, ErrorKind, Message, ReasoningEffort,
@@ -17,8 +17,18 @@ fn config() -> AnthropicConfig {
     AnthropicConfig::new("sk-ant-test")
 }
 
+/// The body `encode` builds, checked against the bytes `encode_bytes` writes (what the
+/// client sends): every test of this file holds for both.
 fn body(request: &ChatRequest) -> serde_json::Value {
-    encode(request, &config()).unwrap().body
+    let tree = encode(request, &config()).unwrap();
+    let bytes = encode_bytes(request, &config()).unwrap();
+    let sent: serde_json::Value = serde_json::from_slice(&bytes.body).unwrap();
+    assert_eq!(sent, tree.body, "encode_bytes and encode disagree");
+    assert_eq!(
+        (bytes.answer_tool, bytes.betas),
+        (tree.answer_tool, tree.betas)
+    );
+    tree.body
 }
 
 fn weather_tool() -> Tool {

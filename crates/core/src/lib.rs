@@ -26,6 +26,7 @@ pub mod retry_after;
 pub mod secret;
 pub mod service;
 pub mod sse;
+pub mod stable_id;
 pub mod stream;
 pub mod tool_ids;
 pub mod usage;

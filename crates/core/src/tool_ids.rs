@@ -7,6 +7,8 @@
 //! assistant's tool call and the tool result that answers it, rewritten independently,
 //! still match; an id the target already accepts is kept as it is.
 
+use crate::stable_id::{Fnv1a, base62};
+
 /// The ids a provider accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToolIdRule {
@@ -95,32 +97,17 @@ impl ToolIdRule {
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
+    Fnv1a::hash(bytes)
 }
 
 fn fnv1a_alt(bytes: &[u8]) -> u64 {
-    // A second, independent hash (different offset basis) to widen the digest.
-    let mut hash: u64 = 0x6c62_272e_07bb_0142;
-    for &b in bytes.iter().rev() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    // A second, independent hash (different offset basis, bytes reversed) to widen the
+    // digest.
+    let mut hash = Fnv1a::with_basis(0x6c62_272e_07bb_0142);
+    for &byte in bytes.iter().rev() {
+        hash.write_u8(byte);
     }
-    hash
-}
-
-fn base62(mut value: u64, width: usize) -> String {
-    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut out = Vec::with_capacity(width);
-    for _ in 0..width {
-        out.push(ALPHABET[(value % 62) as usize]);
-        value /= 62;
-    }
-    String::from_utf8(out).unwrap_or_default()
+    hash.finish()
 }
 
 #[cfg(test)]

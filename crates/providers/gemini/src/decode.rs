@@ -5,6 +5,7 @@
 //! to exactly what the same answer decodes to in one piece.
 
 use serde_json::Value;
+use tollgate_core::stable_id::{Fnv1a, base62};
 use tollgate_core::{
     ChatEvent, ChatResponse, Error, ErrorKind, FinishReason, ReplyMeta, StreamAccumulator, Usage,
 };
@@ -128,7 +129,7 @@ pub(crate) fn synthesised_call_id(
     name: &str,
     arguments: &str,
 ) -> String {
-    let mut hash = Fnv::new();
+    let mut hash = Fnv1a::new();
     hash.write(response_id.as_bytes());
     hash.write(&[0]);
     hash.write(&index.to_le_bytes());
@@ -140,38 +141,9 @@ pub(crate) fn synthesised_call_id(
 
 /// A stable response id for a response that carries none, from its bytes.
 pub(crate) fn synthesised_response_id(body: &[u8]) -> String {
-    let mut hash = Fnv::new();
+    let mut hash = Fnv1a::new();
     hash.write(body);
     format!("gemini-{}", base62(hash.finish(), 16))
-}
-
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-fn base62(mut value: u64, width: usize) -> String {
-    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut out = String::with_capacity(width);
-    for _ in 0..width {
-        out.push(char::from(ALPHABET[(value % 62) as usize]));
-        value /= 62;
-    }
-    out
 }
 
 /// Gemini's finish reason, normalised: `STOP` with function calls → tool calls, `STOP` →

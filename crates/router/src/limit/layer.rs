@@ -71,8 +71,11 @@ where
 
     fn call(&mut self, request: ChatRequest) -> Self::Future {
         let now = Instant::now();
-        let tokens = request.estimate_input_tokens()
-            + u64::from(request.max_tokens.unwrap_or(self.expected_output_tokens));
+        let tokens = super::charged_tokens(
+            &request,
+            request.estimate_input_tokens(),
+            self.expected_output_tokens,
+        );
         if let Err(over) = self.limiter.acquire(tokens, now) {
             let mut error = Error::new(
                 ErrorKind::RateLimited,

@@ -18,9 +18,17 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tollgate_core::ChatRequest;
 
 pub use self::layer::{RateLimitLayer, RateLimitService};
 use crate::explain::relative;
+
+/// The tokens a request is charged against a tokens-per-minute limit: its estimated
+/// input (`input`, from [`ChatRequest::estimate_input_tokens`]) plus its `max_tokens`,
+/// or `expected_output` when it sets none.
+pub(crate) fn charged_tokens(request: &ChatRequest, input: u64, expected_output: u32) -> u64 {
+    input + u64::from(request.max_tokens.unwrap_or(expected_output))
+}
 
 const MINUTE: Duration = Duration::from_secs(60);
 

@@ -194,7 +194,7 @@ impl Request {
         let input = request.estimate_input_tokens();
         let context_tokens = input + u64::from(request.max_tokens.unwrap_or(0));
         let rate_tokens =
-            input + u64::from(request.max_tokens.unwrap_or(inner.expected_output_tokens));
+            crate::limit::charged_tokens(&request, input, inner.expected_output_tokens);
         inner.retrier.deposit();
         if let Some(hedger) = &inner.hedger {
             hedger.deposit();

@@ -20,7 +20,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use rustls_platform_verifier::BuilderVerifierExt;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use rustls_platform_verifier::{BuilderVerifierExt, Verifier};
 use tollgate_core::{Error, ErrorKind, Secret};
 
 use crate::connect::ProxyConnector;
@@ -39,6 +41,33 @@ pub struct ClientSettings {
     pub pool_max_idle_per_host: usize,
     /// Which proxy, if any, provider traffic goes through.
     pub proxy: Proxy,
+    /// Certificate authorities trusted besides the platform's (a company CA in front of
+    /// a self-hosted endpoint); see [`certificates_from_pem`].
+    pub extra_root_certificates: Vec<CertificateDer<'static>>,
+}
+
+/// Reads every certificate of a PEM file's contents, for
+/// [`ClientSettings::extra_root_certificates`].
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidRequest`] if `pem` holds no certificate or a malformed one.
+pub fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let certificates = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidRequest,
+                format!("the PEM certificates could not be read: {e}"),
+            )
+        })?;
+    if certificates.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidRequest,
+            "the PEM data holds no certificate",
+        ));
+    }
+    Ok(certificates)
 }
 
 /// Which proxy provider traffic goes through.
@@ -73,6 +102,7 @@ impl Default for ClientSettings {
             pool_idle_timeout: Duration::from_secs(90),
             pool_max_idle_per_host: 64,
             proxy: Proxy::FromEnv,
+            extra_root_certificates: Vec::new(),
         }
     }
 }
@@ -114,19 +144,29 @@ impl HttpClient {
                 )
             })?;
         }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .and_then(|builder| builder.with_platform_verifier())
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Transport,
-                "could not set up TLS certificate verification",
-            )
-            .with_source(e)
-        })?
-        .with_no_client_auth();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .and_then(|builder| {
+                if settings.extra_root_certificates.is_empty() {
+                    return builder.with_platform_verifier();
+                }
+                let verifier = Verifier::new_with_extra_roots(
+                    settings.extra_root_certificates.iter().cloned(),
+                    provider,
+                )?;
+                Ok(builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(verifier)))
+            })
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Transport,
+                    "could not set up TLS certificate verification",
+                )
+                .with_source(e)
+            })?
+            .with_no_client_auth();
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);

@@ -14,7 +14,8 @@ use std::time::{Duration, SystemTime};
 mod client;
 mod connect;
 
-pub use client::{ClientSettings, HttpClient, Proxy, Response};
+pub use client::{ClientSettings, HttpClient, Proxy, Response, certificates_from_pem};
+pub use rustls::pki_types::CertificateDer;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};

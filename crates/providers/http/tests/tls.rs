@@ -1,0 +1,112 @@
+//! https for real: a TLS server on 127.0.0.1 with a certificate from a test CA
+//! (`tests/data`, see its README), reached with and without that CA trusted.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+use rustls::pki_types::PrivateKeyDer;
+use rustls::pki_types::pem::PemObject;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinHandle;
+use tollgate_core::{Error, ErrorKind};
+use tollgate_http::{
+    ClientSettings, HttpClient, Proxy, certificates_from_pem, post, read_limited, send,
+};
+
+const CA: &[u8] = include_bytes!("data/ca.pem");
+const SERVER_CERT: &[u8] = include_bytes!("data/server.pem");
+const SERVER_KEY: &[u8] = include_bytes!("data/server.key");
+
+/// An HTTPS server answering one connection with `ok`; returns its port and the request
+/// head it read (`None` when the client gave up during the handshake).
+async fn serve_once() -> (u16, JoinHandle<Option<String>>) {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            certificates_from_pem(SERVER_CERT).unwrap(),
+            PrivateKeyDer::from_pem_slice(SERVER_KEY).unwrap(),
+        )
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let mut tls = acceptor.accept(socket).await.ok()?;
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            tls.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+        tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+            .await
+            .unwrap();
+        tls.shutdown().await.unwrap();
+        Some(String::from_utf8(head).unwrap())
+    });
+    (port, task)
+}
+
+fn client(trust_test_ca: bool) -> HttpClient {
+    HttpClient::new(&ClientSettings {
+        proxy: Proxy::Direct,
+        extra_root_certificates: if trust_test_ca {
+            certificates_from_pem(CA).unwrap()
+        } else {
+            Vec::new()
+        },
+        ..ClientSettings::default()
+    })
+    .unwrap()
+}
+
+fn unreachable_failure() -> Error {
+    Error::new(ErrorKind::Server, "a failure mapping that must not run")
+}
+
+#[tokio::test]
+async fn https_round_trips_when_the_certificate_verifies() {
+    let (port, server) = serve_once().await;
+    let uri = format!("https://localhost:{port}/v1/chat").parse().unwrap();
+    let response = send(
+        "vllm",
+        &client(true),
+        post(&uri, HeaderMap::new(), "{}"),
+        |_| unreachable_failure(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(read_limited("vllm", response, 10).await.unwrap(), "ok");
+    let head = server.await.unwrap().expect("the handshake completed");
+    assert!(head.starts_with("POST /v1/chat HTTP/1.1\r\n"), "{head}");
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_a_transport_error() {
+    let (port, server) = serve_once().await;
+    let uri = format!("https://localhost:{port}/v1/chat").parse().unwrap();
+    let err = send(
+        "vllm",
+        &client(false),
+        post(&uri, HeaderMap::new(), "{}"),
+        |_| unreachable_failure(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transport);
+    assert!(err.to_string().contains("could not connect"), "{err}");
+    assert_eq!(server.await.unwrap(), None, "no request may be sent");
+}
+
+#[test]
+fn pem_without_certificates_is_refused() {
+    let err = certificates_from_pem(b"not a certificate").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+    assert_eq!(certificates_from_pem(CA).unwrap().len(), 1);
+}

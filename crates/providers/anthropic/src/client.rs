@@ -71,7 +71,7 @@ impl AnthropicClient {
     }
 
     /// A client sharing an existing [`HttpClient`](tollgate_http::HttpClient) (and its
-    /// connection pool).
+    /// connection pool); `config.http` is not used, the given client's settings apply.
     ///
     /// # Errors
     ///

@@ -215,7 +215,7 @@ impl AnthropicConfig {
         self
     }
 
-    /// Sets the HTTP connection settings.
+    /// Sets the HTTP client's settings (timeouts, pool, proxy, extra CAs).
     pub fn http(mut self, settings: ClientSettings) -> Self {
         self.http = settings;
         self

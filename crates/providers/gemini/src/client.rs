@@ -59,7 +59,8 @@ impl GeminiClient {
         Self::with_http_client(config, http)
     }
 
-    /// A client for `config` that sends through `http` (to share a pool with other clients).
+    /// A client for `config` that sends through `http` (to share a pool with other
+    /// clients); `config.http` is not used, the given client's settings apply.
     ///
     /// # Errors
     ///

@@ -107,8 +107,8 @@ impl GeminiConfig {
         self
     }
 
-    /// Sets the HTTP client's connection settings.
-    pub fn http_settings(mut self, settings: ClientSettings) -> Self {
+    /// Sets the HTTP client's settings (timeouts, pool, proxy, extra CAs).
+    pub fn http(mut self, settings: ClientSettings) -> Self {
         self.http = settings;
         self
     }

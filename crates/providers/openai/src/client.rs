@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use tollgate_core::{ChatReply, ChatRequest, ChatStream, Error, ErrorKind, ReplyMeta};
-use tollgate_http::{ClientSettings, HttpClient, MAX_RESPONSE_BODY};
+use tollgate_http::{HttpClient, MAX_RESPONSE_BODY};
 
 use crate::config::{OpenAiConfig, validate_base_url};
 use crate::error::ErrorMapper;
@@ -63,11 +63,12 @@ impl OpenAiClient {
     /// (name or value, the key included) that cannot be sent;
     /// [`ErrorKind::Transport`] if the HTTP client cannot be built.
     pub fn new(config: OpenAiConfig) -> Result<Self, Error> {
-        let http = HttpClient::new(&ClientSettings::default())?;
+        let http = HttpClient::new(&config.http)?;
         Self::with_http_client(config, http)
     }
 
-    /// A client for `config` sharing an existing [`HttpClient`] (and its pool).
+    /// A client for `config` sharing an existing [`HttpClient`] (and its pool);
+    /// `config.http` is not used, the given client's settings apply.
     ///
     /// # Errors
     ///

@@ -1,6 +1,7 @@
 //! [`OpenAiConfig`]: where to send requests, with which credentials and quirks.
 
 use std::fmt;
+use tollgate_http::ClientSettings;
 
 use tollgate_core::{Error, ErrorKind, Secret};
 
@@ -44,6 +45,9 @@ pub struct OpenAiConfig {
     pub headers: Vec<(String, String)>,
     /// What the server needs to differ from OpenAI.
     pub quirks: Quirks,
+    /// The HTTP client's settings (timeouts, pool, proxy, extra CAs) for
+    /// [`OpenAiClient::new`](crate::OpenAiClient::new).
+    pub http: ClientSettings,
 }
 
 impl OpenAiConfig {
@@ -63,6 +67,7 @@ impl OpenAiConfig {
             project: None,
             headers: Vec::new(),
             quirks: info.quirks,
+            http: ClientSettings::default(),
         }
     }
 
@@ -178,6 +183,12 @@ impl OpenAiConfig {
         self
     }
 
+    /// Sets the HTTP client's settings (timeouts, pool, proxy, extra CAs).
+    pub fn http(mut self, settings: ClientSettings) -> Self {
+        self.http = settings;
+        self
+    }
+
     /// Sets the provider name reported in replies and errors.
     pub fn provider(mut self, provider: impl Into<String>) -> Self {
         self.provider = provider.into();
@@ -207,6 +218,7 @@ impl fmt::Debug for OpenAiConfig {
             .field("project", &self.project)
             .field("headers", &header_names)
             .field("quirks", &self.quirks)
+            .field("http", &self.http)
             .finish()
     }
 }

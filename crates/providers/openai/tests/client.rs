@@ -633,3 +633,47 @@ async fn clones_share_one_client_and_calls_run_concurrently() {
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(server.request_count(), 4);
 }
+
+#[tokio::test]
+async fn the_configured_http_settings_are_the_ones_used() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // A "proxy" that records the request line and refuses: `config.http` must reach the
+    // client, or the request would go straight to the (unresolvable) endpoint.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = listener.local_addr().unwrap();
+    let seen = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            socket.read_exact(&mut byte).await.unwrap();
+            head.push(byte[0]);
+        }
+        socket
+            .write_all(
+                b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        String::from_utf8(head).unwrap()
+    });
+    let settings = tollgate_http::ClientSettings {
+        proxy: tollgate_http::Proxy::Url(format!("http://{proxy}").into()),
+        ..tollgate_http::ClientSettings::default()
+    };
+    let config = OpenAiConfig::preset(Preset::Vllm)
+        .base_url("http://models.invalid:8000/v1")
+        .http(settings);
+    let client = OpenAiClient::new(config).unwrap();
+    let err = client
+        .oneshot(ChatRequest::new("m").user("hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(502));
+    let head = seen.await.unwrap();
+    assert!(
+        head.starts_with("POST http://models.invalid:8000/v1/chat/completions HTTP/1.1\r\n"),
+        "{head}"
+    );
+}

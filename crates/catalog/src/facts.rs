@@ -82,4 +82,51 @@ impl ModelCapabilities {
     pub fn is_unknown(&self) -> bool {
         *self == Self::default()
     }
+
+    /// True when no capability is set (as an override: nothing changes).
+    pub fn is_empty(&self) -> bool {
+        self.is_unknown()
+    }
+
+    /// Takes every capability `changes` sets; the others keep their value.
+    pub fn overlay(&mut self, changes: &ModelCapabilities) {
+        let set = |slot: &mut Option<bool>, value: Option<bool>| {
+            if value.is_some() {
+                *slot = value;
+            }
+        };
+        set(&mut self.tools, changes.tools);
+        set(&mut self.vision, changes.vision);
+        set(&mut self.json_schema, changes.json_schema);
+        set(&mut self.reasoning, changes.reasoning);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overlay_changes_only_what_it_sets() {
+        let mut known = ModelCapabilities {
+            tools: Some(true),
+            vision: Some(true),
+            json_schema: None,
+            reasoning: Some(false),
+        };
+        known.overlay(&ModelCapabilities {
+            vision: Some(false),
+            json_schema: Some(true),
+            ..ModelCapabilities::default()
+        });
+        assert_eq!(
+            known,
+            ModelCapabilities {
+                tools: Some(true),
+                vision: Some(false),
+                json_schema: Some(true),
+                reasoning: Some(false),
+            }
+        );
+    }
 }

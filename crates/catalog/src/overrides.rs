@@ -119,42 +119,9 @@ pub struct TierOverride {
     pub cache_write: Option<f64>,
 }
 
-/// Capability changes; a field left out keeps the catalog's value.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CapabilityOverrides {
-    /// Tool calling.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tools: Option<bool>,
-    /// Image input.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vision: Option<bool>,
-    /// JSON-schema structured output.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub json_schema: Option<bool>,
-    /// Reasoning output.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reasoning: Option<bool>,
-}
-
-impl CapabilityOverrides {
-    /// True when no capability is changed.
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
-
-    fn apply(&self, capabilities: &mut ModelCapabilities) {
-        let set = |slot: &mut Option<bool>, value: Option<bool>| {
-            if value.is_some() {
-                *slot = value;
-            }
-        };
-        set(&mut capabilities.tools, self.tools);
-        set(&mut capabilities.vision, self.vision);
-        set(&mut capabilities.json_schema, self.json_schema);
-        set(&mut capabilities.reasoning, self.reasoning);
-    }
-}
+/// Capability changes: the same fields as [`ModelCapabilities`], where a field left out
+/// (`None`) keeps the catalog's value ([`ModelCapabilities::overlay`]).
+pub type CapabilityOverrides = ModelCapabilities;
 
 /// `facts` with `change` applied. `facts` carries the canonical provider and model names.
 pub(crate) fn apply(
@@ -172,7 +139,7 @@ pub(crate) fn apply(
     if let Some(max_output_tokens) = change.max_output_tokens {
         facts.max_output_tokens = Some(max_output_tokens);
     }
-    change.capabilities.apply(&mut facts.capabilities);
+    facts.capabilities.overlay(&change.capabilities);
     Ok(facts)
 }
 

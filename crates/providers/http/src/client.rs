@@ -86,6 +86,18 @@ pub enum Proxy {
 }
 
 impl Proxy {
+    /// Whether a plain-`http` endpoint may be proxied: for [`Proxy::FromEnv`], whether
+    /// one of the variables that proxy http (`HTTP_PROXY`, `ALL_PROXY`, either case) is set.
+    fn may_proxy_http(&self) -> bool {
+        match self {
+            Self::FromEnv => ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+                .iter()
+                .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty())),
+            Self::Direct => false,
+            Self::Url(_) => true,
+        }
+    }
+
     fn matcher(&self) -> Option<Arc<Matcher>> {
         match self {
             Self::FromEnv => Some(Arc::new(Matcher::from_env())),
@@ -126,6 +138,9 @@ impl Default for ClientSettings {
 pub struct HttpClient {
     client: Client<HttpsConnector<ProxyConnector>, Full<Bytes>>,
     proxies: Option<Arc<Matcher>>,
+    /// Whether a plain-`http` request may go to a proxy (and so may need
+    /// `proxy-authorization`): decided once, so direct requests pay nothing for it.
+    http_proxied: bool,
 }
 
 impl HttpClient {
@@ -184,7 +199,12 @@ impl HttpClient {
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
             .build(connector);
-        Ok(Self { client, proxies })
+        let http_proxied = proxies.is_some() && settings.proxy.may_proxy_http();
+        Ok(Self {
+            client,
+            proxies,
+            http_proxied,
+        })
     }
 
     /// Sends `request` and returns the response head; the body is read by the caller.
@@ -203,7 +223,8 @@ impl HttpClient {
         if !headers.contains_key(USER_AGENT) {
             headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
         }
-        if let Some(proxies) = &self.proxies
+        if self.http_proxied
+            && let Some(proxies) = &self.proxies
             && request.uri().scheme() == Some(&http::uri::Scheme::HTTP)
             && let Some(auth) = proxies
                 .intercept(request.uri())

@@ -10,7 +10,9 @@
 //!    the same model disagree, the last by name prices replies);
 //! 3. one **provider client** per deployment (`tollgate-openai` with its preset,
 //!    `tollgate-anthropic`, `tollgate-gemini`, or a [`SimulatedProvider`]), its secrets
-//!    interpolated now; with `[telemetry]`, wrapped in an attempt-span layer;
+//!    interpolated now, its HTTP client built from its `http` table over `[http]`
+//!    ([`HttpConfig::over`], then [`HttpConfig::client_settings`]: the proxy parsed, the
+//!    CA file read); with `[telemetry]`, wrapped in an attempt-span layer;
 //! 4. its **facts** ([`DeploymentFacts`]) from the catalog and the deployment's settings
 //!    (a capability the catalog does not record counts as present);
 //! 5. the **routes** through [`tollgate_router::RouterConfig::build`]; each route's service
@@ -21,6 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
 use tollgate_anthropic::{AnthropicClient, AnthropicConfig};
@@ -28,13 +31,16 @@ use tollgate_catalog::{CapabilityOverrides, Catalog, CatalogOverrides, ModelFact
 use tollgate_core::pricing::PriceSource;
 use tollgate_core::{BoxChatService, boxed};
 use tollgate_gemini::{GeminiClient, GeminiConfig};
+use tollgate_http::ClientSettings;
 use tollgate_openai::{OpenAiClient, OpenAiConfig};
 use tollgate_router::{Capabilities, Deployment, DeploymentFacts};
 use tollgate_telemetry::{ContentCapture, TelemetryLayer};
 use tower::Layer;
 
 use crate::auth::keys::{GatewayKey, KeyHash, KeyStore};
-use crate::config::{Config, ConfigError, DeploymentConfig, Env, ProviderKind, process_env};
+use crate::config::{
+    Config, ConfigError, DeploymentConfig, Env, HttpConfig, ProviderKind, process_env,
+};
 use crate::simulate::{SimulateConfig, SimulatedProvider};
 use crate::state::{AppState, DeploymentInfo, Limits, RouteEntry};
 
@@ -110,9 +116,13 @@ pub fn state_with_env(config: &Config, env: Env<'_>) -> Result<AppState, BuildEr
 
     let mut deployments = Vec::with_capacity(config.deployments.len());
     let mut infos: BTreeMap<&str, DeploymentInfo> = BTreeMap::new();
+    let http = Http {
+        defaults: &config.http,
+        base_dir: config.base_dir.as_deref(),
+    };
     for (name, d) in &config.deployments {
         let kind = kind_of(name, d)?;
-        let mut service = client(kind, name, d, env)?;
+        let mut service = client(kind, name, d, http, env)?;
         if let Some(t) = telemetry
             && t.attempt_spans
         {
@@ -325,10 +335,20 @@ fn with_key<'a>(
     }
 }
 
+/// What a deployment's HTTP client settings are made from besides its own `http` table.
+#[derive(Clone, Copy)]
+struct Http<'a> {
+    /// `[http]`.
+    defaults: &'a HttpConfig,
+    /// Where a relative `ca_file` is read from.
+    base_dir: Option<&'a Path>,
+}
+
 fn client(
     kind: ProviderKind,
     name: &str,
     d: &DeploymentConfig,
+    http: Http<'_>,
     env: Env<'_>,
 ) -> Result<BoxChatService, BuildError> {
     let fail = |error: tollgate_core::Error| BuildError::Client {
@@ -357,6 +377,14 @@ fn client(
         ),
         None => None,
     };
+    // Real providers only: a simulated deployment makes no HTTP requests.
+    let settings = || -> Result<ClientSettings, BuildError> {
+        d.http
+            .as_ref()
+            .map_or_else(|| http.defaults.clone(), |own| own.over(http.defaults))
+            .client_settings(env, http.base_dir)
+            .map_err(|e| invalid(format!("http: {e}")))
+    };
     Ok(match kind {
         ProviderKind::OpenAi(preset) => {
             let info = preset.info();
@@ -377,6 +405,7 @@ fn client(
                     .map_err(|e| invalid(format!("header `{header}`: {e}")))?;
                 config = config.header(header.clone(), value.expose().to_owned());
             }
+            config = config.http(settings()?);
             boxed(OpenAiClient::new(config).map_err(fail)?)
         }
         ProviderKind::Anthropic => {
@@ -391,6 +420,7 @@ fn client(
             for beta in &d.betas {
                 config = config.beta(beta.clone());
             }
+            config = config.http(settings()?);
             boxed(AnthropicClient::new(config).map_err(fail)?)
         }
         ProviderKind::Gemini => {
@@ -402,6 +432,7 @@ fn client(
             if let Some(version) = &d.api_version {
                 config = config.api_version(version.clone());
             }
+            config = config.http(settings()?);
             boxed(GeminiClient::new(config).map_err(fail)?)
         }
         ProviderKind::Simulated => boxed(SimulatedProvider::new(

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tollgate_catalog::PriceOverride;
 use tollgate_openai::Preset;
 
+use super::http::HttpConfig;
 use super::interpolate::{EnvString, SecretString};
 use crate::simulate::SimulateConfig;
 
@@ -19,6 +20,9 @@ use crate::simulate::SimulateConfig;
 /// api_key = "${OPENAI_API_KEY}"     # the default for openai; shown for clarity
 /// rpm = 500
 /// tags = ["fast"]
+///
+/// [deployments.gpt-4o-mini.http]   # overrides [http], setting by setting
+/// proxy = "none"
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,6 +86,17 @@ pub struct DeploymentConfig {
     /// Free labels, for tiered routing (`tags = ["eu", "fast"]`).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub tags: BTreeSet<String>,
+    /// Real providers only: this deployment's HTTP client settings (`proxy`, `ca_file`,
+    /// `connect_timeout`, `pool_idle_timeout`, `pool_max_idle_per_host`), each given here
+    /// overriding `[http]`'s (see [`HttpConfig`]).
+    ///
+    /// ```toml
+    /// [deployments.vllm.http]
+    /// ca_file = "/etc/ssl/gpu-cluster-ca.pem"
+    /// proxy = "none"
+    /// ```
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpConfig>,
     /// `simulated` only: latency, pacing and failure rates of the simulator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulate: Option<SimulateConfig>,
@@ -109,6 +124,7 @@ impl DeploymentConfig {
             tpm: None,
             weight: None,
             tags: BTreeSet::new(),
+            http: None,
             simulate: None,
         }
     }

@@ -14,7 +14,9 @@
 //! [telemetry]               # OTLP export (present = on)
 //! [[keys]]                  # gateway API keys (none = open gateway on loopback)
 //! [[catalog.models]]        # price / context-window overrides and additions
+//! [http]                    # proxy, extra CAs, timeouts of every deployment's HTTP client
 //! [deployments.NAME]        # provider + model + credentials + facts
+//! [deployments.NAME.http]   # that deployment's own [http] settings, each overriding [http]'s
 //! [defaults]                # route policies unless a route says otherwise
 //! [routes.NAME]             # what callers ask for: deployments + balancer + policies
 //! ```
@@ -26,13 +28,22 @@
 //!
 //! # Interpolation
 //!
-//! `api_key`, `base_url`, `headers` values, `[server] listen`, `[telemetry] endpoint` and
-//! `[[keys]] value` may reference environment variables: `${VAR}` or `${VAR:-default}`
-//! (see [`interpolate`]). A variable that is unset or empty is a validation error naming
-//! it and where it is used. Secrets print as `*****` everywhere.
+//! `api_key`, `base_url`, `headers` values, `[server] listen`, `[telemetry] endpoint`,
+//! `[[keys]] value` and `http` tables' `proxy` and `ca_file` may reference environment
+//! variables: `${VAR}` or `${VAR:-default}` (see [`interpolate`]). A variable that is unset
+//! or empty is a validation error naming it and where it is used. Secrets (`api_key`,
+//! `headers` values, `[[keys]] value`, `proxy`) print as `*****` everywhere.
+//!
+//! # Relative paths
+//!
+//! The one path in a config, `http` tables' `ca_file`, is read relative to the directory
+//! of the config file when it is relative ([`Config::base_dir`], set by [`load`]); a config
+//! parsed from text or built in code has no file, and reads it from the current
+//! directory.
 
 pub mod deployment;
 pub mod error;
+pub mod http;
 pub mod interpolate;
 pub mod locate;
 pub mod sections;
@@ -42,7 +53,7 @@ pub mod zero;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tollgate_catalog::CatalogOverrides;
@@ -51,6 +62,7 @@ use tollgate_router::config::{PolicyConfig, RouteConfig};
 
 pub use self::deployment::{CapabilitiesConfig, DeploymentConfig, ProviderKind};
 pub use self::error::{ConfigError, Location, Problem};
+pub use self::http::{HttpConfig, HttpSettingError};
 pub use self::interpolate::{Env, EnvString, SecretString, process_env};
 use self::locate::Locator;
 pub use self::sections::{
@@ -78,6 +90,17 @@ pub struct Config {
     /// `[[catalog.models]]`: overrides of the bundled model facts.
     #[serde(default, skip_serializing_if = "is_default_catalog")]
     pub catalog: CatalogOverrides,
+    /// `[http]`: the HTTP client settings of every real deployment (proxy, extra CA
+    /// certificates, timeouts, pool), each of which a deployment's own `http` table may
+    /// override.
+    ///
+    /// ```toml
+    /// [http]
+    /// proxy = "${CORP_PROXY:-none}"
+    /// ca_file = "company-ca.pem"
+    /// ```
+    #[serde(default, skip_serializing_if = "HttpConfig::is_empty")]
+    pub http: HttpConfig,
     /// `[deployments.NAME]`.
     #[serde(default)]
     pub deployments: BTreeMap<String, DeploymentConfig>,
@@ -87,6 +110,11 @@ pub struct Config {
     /// `[routes.NAME]`.
     #[serde(default)]
     pub routes: BTreeMap<String, RouteConfig>,
+    /// The directory relative paths in the config (`ca_file`) are read from: the config
+    /// file's directory when it was [`load`]ed, else `None` (the current directory). Not
+    /// a setting: it is never read from or written to TOML.
+    #[serde(skip)]
+    pub base_dir: Option<PathBuf>,
 }
 
 fn is_default_catalog(catalog: &CatalogOverrides) -> bool {
@@ -216,21 +244,45 @@ pub fn load_with_env(path: impl AsRef<Path>, env: Env<'_>) -> Result<Config, Con
             ),
         )
     })?;
-    parse(&text, &origin, env)
+    // Made absolute now, so a later change of directory cannot move what it names.
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
+    parse_in(&text, &origin, env, Some(dir))
 }
 
 /// Parses and validates config `text` read from `origin` (a file name for messages).
+/// Relative paths in it are read from the current directory; use [`parse_in`] to give
+/// the directory.
 ///
 /// # Errors
 ///
 /// As [`load`].
 pub fn parse(text: &str, origin: &str, env: Env<'_>) -> Result<Config, ConfigError> {
-    let config: Config = toml::from_str(text).map_err(|e| {
+    parse_in(text, origin, env, None)
+}
+
+/// [`parse`], with relative paths read from `base_dir` (which becomes
+/// [`Config::base_dir`]): what [`load`] does with the file's directory.
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn parse_in(
+    text: &str,
+    origin: &str,
+    env: Env<'_>,
+    base_dir: Option<PathBuf>,
+) -> Result<Config, ConfigError> {
+    let mut config: Config = toml::from_str(text).map_err(|e| {
         let mut problem = Problem::new("", e.message().trim().to_owned());
         problem.fix = validate::fix_for_parse_error(e.message());
         problem.location = e.span().map(|span| Location::of_offset(text, span.start));
         ConfigError::single(origin, problem)
     })?;
+    config.base_dir = base_dir;
     let locator = Locator::new(text);
     let problems = validate::check(&config, env, locator.as_ref());
     if problems.is_empty() {

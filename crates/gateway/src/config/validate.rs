@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
+use std::path::Path as FsPath;
 
 use tollgate_catalog::{Catalog, CatalogOverrides};
 use tollgate_router::config::{ContextLengthConfig, FallbackConfig};
@@ -9,6 +10,7 @@ use tollgate_router::config::{ContextLengthConfig, FallbackConfig};
 use super::Config;
 use super::deployment::{DeploymentConfig, ProviderKind};
 use super::error::Problem;
+use super::http::HttpConfig;
 use super::interpolate::{Env, InterpolationError};
 use super::locate::{Locator, Path, Step, at, dotted};
 use crate::auth::keys::KeyHash;
@@ -37,8 +39,17 @@ pub(crate) fn check(config: &Config, env: Env<'_>, locator: Option<&Locator<'_>>
     check_logging(config, &mut report);
     check_telemetry(config, env, &mut report);
     let catalog = check_catalog(&config.catalog, &mut report);
+    let base_dir = config.base_dir.as_deref();
+    check_http(&config.http, at!["http"], env, base_dir, &mut report);
     for (name, deployment) in &config.deployments {
-        check_deployment(name, deployment, env, catalog.as_ref(), &mut report);
+        check_deployment(
+            name,
+            deployment,
+            env,
+            base_dir,
+            catalog.as_ref(),
+            &mut report,
+        );
     }
     check_routes(config, &mut report);
     check_keys(config, env, &mut report);
@@ -259,10 +270,28 @@ fn check_catalog(overrides: &CatalogOverrides, report: &mut Report<'_>) -> Optio
     }
 }
 
+/// Checks an `http` table (`[http]` or `[deployments.NAME.http]`, at `table`): every
+/// problem at the setting it concerns, named with its table. Never quotes the proxy.
+fn check_http(
+    http: &HttpConfig,
+    table: Path,
+    env: Env<'_>,
+    base_dir: Option<&FsPath>,
+    report: &mut Report<'_>,
+) {
+    let shown = format!("[{}]", dotted(&table));
+    for problem in http.problems(env, base_dir) {
+        let mut at = table.clone();
+        at.push(Step::from(problem.setting()));
+        report.push(at, format!("{shown} {problem}"), Some(problem.fix()));
+    }
+}
+
 fn check_deployment(
     name: &str,
     d: &DeploymentConfig,
     env: Env<'_>,
+    base_dir: Option<&FsPath>,
     catalog: Option<&Catalog>,
     report: &mut Report<'_>,
 ) {
@@ -333,6 +362,23 @@ fn check_deployment(
                 at(field),
                 format!("{owner}: `{field}` applies only to {which} deployments, and this one is `{kind}`"),
                 Some(format!("remove `{field}` from [deployments.{name}]")),
+            );
+        }
+    }
+    if let Some(http) = &d.http {
+        if kind == ProviderKind::Simulated {
+            report.push(
+                at("http"),
+                format!("{owner}: an `http` table applies only to deployments that make HTTP requests, and a `simulated` deployment makes none"),
+                Some(format!("remove [deployments.{name}.http]")),
+            );
+        } else {
+            check_http(
+                http,
+                at!["deployments", name, "http"],
+                env,
+                base_dir,
+                report,
             );
         }
     }

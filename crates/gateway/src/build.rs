@@ -11,7 +11,7 @@
 //! 3. one **provider client** per deployment (`tollgate-openai` with its preset,
 //!    `tollgate-anthropic`, `tollgate-gemini`, or a [`SimulatedProvider`]), its secrets
 //!    interpolated now, its HTTP client built from its `http` table over `[http]`
-//!    ([`HttpConfig::over`], then [`HttpConfig::client_settings`]: the proxy parsed, the
+//!    ([`Config::http_of`], then [`HttpConfig::client_settings`]: the proxy parsed, the
 //!    CA file read); with `[telemetry]`, wrapped in an attempt-span layer;
 //! 4. its **facts** ([`DeploymentFacts`]) from the catalog and the deployment's settings
 //!    (a capability the catalog does not record counts as present);
@@ -116,12 +116,9 @@ pub fn state_with_env(config: &Config, env: Env<'_>) -> Result<AppState, BuildEr
 
     let mut deployments = Vec::with_capacity(config.deployments.len());
     let mut infos: BTreeMap<&str, DeploymentInfo> = BTreeMap::new();
-    let http = Http {
-        defaults: &config.http,
-        base_dir: config.base_dir.as_deref(),
-    };
     for (name, d) in &config.deployments {
         let kind = kind_of(name, d)?;
+        let http = (config.http_of(d), config.base_dir.as_deref());
         let mut service = client(kind, name, d, http, env)?;
         if let Some(t) = telemetry
             && t.attempt_spans
@@ -335,20 +332,11 @@ fn with_key<'a>(
     }
 }
 
-/// What a deployment's HTTP client settings are made from besides its own `http` table.
-#[derive(Clone, Copy)]
-struct Http<'a> {
-    /// `[http]`.
-    defaults: &'a HttpConfig,
-    /// Where a relative `ca_file` is read from.
-    base_dir: Option<&'a Path>,
-}
-
 fn client(
     kind: ProviderKind,
     name: &str,
     d: &DeploymentConfig,
-    http: Http<'_>,
+    (http, base_dir): (HttpConfig, Option<&Path>),
     env: Env<'_>,
 ) -> Result<BoxChatService, BuildError> {
     let fail = |error: tollgate_core::Error| BuildError::Client {
@@ -379,10 +367,7 @@ fn client(
     };
     // Real providers only: a simulated deployment makes no HTTP requests.
     let settings = || -> Result<ClientSettings, BuildError> {
-        d.http
-            .as_ref()
-            .map_or_else(|| http.defaults.clone(), |own| own.over(http.defaults))
-            .client_settings(env, http.base_dir)
+        http.client_settings(env, base_dir)
             .map_err(|e| invalid(format!("http: {e}")))
     };
     Ok(match kind {

@@ -154,6 +154,14 @@ impl Config {
         toml::to_string_pretty(self)
     }
 
+    /// The HTTP client settings of deployment `d`: its own `http` table over `[http]`
+    /// ([`HttpConfig::over`]); [`HttpConfig::client_settings`] turns them into the client's.
+    pub fn http_of(&self, d: &DeploymentConfig) -> HttpConfig {
+        d.http
+            .as_ref()
+            .map_or_else(|| self.http.clone(), |own| own.over(&self.http))
+    }
+
     /// Settings read once at startup. An invalid `listen` (which [`validate`] rejects)
     /// reads as the default.
     pub fn server_settings(&self, env: Env<'_>) -> ServerSettings {

@@ -181,11 +181,30 @@ fn http_tables_round_trip_and_never_print_the_proxy_password() {
             "the user name leaked: {shown}"
         );
     }
-    // A proxy read from a variable round-trips as the reference.
-    let config: Config =
-        toml::from_str("[http]\nproxy = \"${CORP_PROXY}\"\nconnect_timeout = \"2s\"\n").unwrap();
+    // A proxy read from a variable round-trips as the reference, and the words "none"
+    // and "env" as themselves.
+    let config: Config = toml::from_str(
+        r#"
+        [http]
+        proxy = "${CORP_PROXY}"
+        connect_timeout = "2s"
+
+        [deployments.local]
+        provider = "ollama"
+        model = "llama3.2"
+        http = { proxy = "none", pool_max_idle_per_host = 2 }
+
+        [deployments.b]
+        provider = "openai"
+        model = "gpt-4o-mini"
+        http = { proxy = "env" }
+        "#,
+    )
+    .unwrap();
     let written = config.to_toml().unwrap();
     assert!(written.contains("proxy = \"${CORP_PROXY}\""), "{written}");
+    assert!(written.contains("proxy = \"none\""), "{written}");
+    assert!(written.contains("proxy = \"env\""), "{written}");
     assert_eq!(toml::from_str::<Config>(&written).unwrap(), config);
 }
 

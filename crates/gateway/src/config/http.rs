@@ -66,7 +66,11 @@ pub struct HttpConfig {
     /// ```toml
     /// proxy = "${HTTPS_PROXY_FOR_LLMS:-none}"
     /// ```
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_proxy"
+    )]
     pub proxy: Option<SecretString>,
     /// A PEM file holding one or more CA certificates to trust in addition to the
     /// platform's roots (a company CA in front of a self-hosted endpoint). Interpolated
@@ -108,6 +112,27 @@ pub struct HttpConfig {
     /// ```
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool_max_idle_per_host: Option<usize>,
+}
+
+/// A proxy as a [`SecretString`] writes it (references kept, literal text masked), except
+/// that the words `none` and `env`, which are no secret, are written as they are: a
+/// config saying `proxy = "none"` writes back what it read.
+fn serialize_proxy<S: serde::Serializer>(
+    value: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let Some(proxy) = value else {
+        return s.serialize_none();
+    };
+    if proxy.variables().is_empty()
+        && let Ok(word) = proxy.resolve(&|_| None)
+        && ["none", "env"]
+            .iter()
+            .any(|w| word.expose().trim().eq_ignore_ascii_case(w))
+    {
+        return s.serialize_str(word.expose());
+    }
+    proxy.serialize(s)
 }
 
 /// `Option<Duration>` where `None` means "left out" (so, unlike

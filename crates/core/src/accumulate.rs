@@ -14,7 +14,10 @@ pub const MAX_TOOL_CALLS: u32 = 1024;
 /// Folds [`ChatEvent`]s into a [`ChatResponse`].
 ///
 /// Text deltas extend the current text part, reasoning deltas the current reasoning part
-/// (a switch between the two starts a new part, so their order is kept). Tool calls are
+/// (a switch between the two starts a new part, so their order is kept). Each
+/// `ReasoningRedacted` becomes a redacted-reasoning part of its own, in its place among
+/// them. Signed and redacted reasoning is stamped with the provider that answered
+/// (`signed_by`), as a complete response's decoder does. Tool calls are
 /// gathered by index, so interleaved deltas of parallel calls land on the right call;
 /// arguments that stay empty read as `{}`. The last `Usage` wins.
 ///
@@ -88,6 +91,13 @@ impl StreamAccumulator {
                     signed_by: None,
                 }),
             },
+            ChatEvent::ReasoningRedacted { data } => {
+                // A whole block in one event: never merged with its neighbours.
+                self.content.push(AssistantPart::RedactedReasoning {
+                    data,
+                    signed_by: None,
+                });
+            }
             ChatEvent::ToolCallStart { index, id, name } => {
                 let Some(slot) = self.slot(index) else { return };
                 match slot {
@@ -156,16 +166,21 @@ impl StreamAccumulator {
             ));
         };
         let mut content = self.content;
-        // Signatures arrive as bare events; the provider that answered signed them.
+        // Signatures and redacted reasoning arrive as bare events; the provider that
+        // answered produced them.
         if !meta.provider.is_empty() {
             for part in &mut content {
-                if let AssistantPart::Reasoning {
-                    signature: Some(_),
-                    signed_by: signed_by @ None,
-                    ..
-                } = part
-                {
-                    *signed_by = Some(meta.provider.clone());
+                match part {
+                    AssistantPart::Reasoning {
+                        signature: Some(_),
+                        signed_by: signed_by @ None,
+                        ..
+                    }
+                    | AssistantPart::RedactedReasoning {
+                        signed_by: signed_by @ None,
+                        ..
+                    } => *signed_by = Some(meta.provider.clone()),
+                    _ => {}
                 }
             }
         }
@@ -220,6 +235,9 @@ pub fn events_of(response: &ChatResponse) -> Vec<ChatEvent> {
                         signature: signature.clone(),
                     });
                 }
+            }
+            AssistantPart::RedactedReasoning { data, .. } => {
+                events.push(ChatEvent::ReasoningRedacted { data: data.clone() });
             }
         }
     }
@@ -333,6 +351,83 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// Redacted reasoning arriving between two thinking blocks and before the answer
+    /// keeps its place, is never merged into its neighbours, and is stamped with the
+    /// provider that answered so it can be echoed back to it (and only to it).
+    #[test]
+    fn redacted_reasoning_keeps_its_place_and_is_stamped_with_the_provider() {
+        let mut acc = StreamAccumulator::new();
+        for e in [
+            start(),
+            ChatEvent::ReasoningDelta {
+                text: "first".into(),
+            },
+            ChatEvent::ReasoningSignature {
+                signature: "sig1".into(),
+            },
+            ChatEvent::ReasoningRedacted {
+                data: "opaque-1".into(),
+            },
+            ChatEvent::ReasoningRedacted {
+                data: "opaque-2".into(),
+            },
+            ChatEvent::ReasoningDelta {
+                text: "second".into(),
+            },
+            ChatEvent::ReasoningSignature {
+                signature: "sig2".into(),
+            },
+            ChatEvent::text("Answer."),
+            finish(FinishReason::Stop),
+        ] {
+            acc.push(e);
+        }
+        let meta = ReplyMeta {
+            provider: "anthropic".into(),
+            ..ReplyMeta::default()
+        };
+        let r = acc.finish(meta).unwrap();
+        let anthropic = Some("anthropic".to_owned());
+        assert_eq!(
+            r.message.content,
+            vec![
+                AssistantPart::Reasoning {
+                    text: "first".into(),
+                    signature: Some("sig1".into()),
+                    signed_by: anthropic.clone(),
+                },
+                AssistantPart::RedactedReasoning {
+                    data: "opaque-1".into(),
+                    signed_by: anthropic.clone(),
+                },
+                AssistantPart::RedactedReasoning {
+                    data: "opaque-2".into(),
+                    signed_by: anthropic.clone(),
+                },
+                AssistantPart::Reasoning {
+                    text: "second".into(),
+                    signature: Some("sig2".into()),
+                    signed_by: anthropic,
+                },
+                AssistantPart::Text {
+                    text: "Answer.".into()
+                },
+            ]
+        );
+        assert_eq!(
+            r.message.reasoning_content().as_deref(),
+            Some("firstsecond")
+        );
+        assert!(!r.message.content[1].may_send_to("gcp.gemini"));
+
+        // Replayed as events, the response rebuilds to itself.
+        let mut again = StreamAccumulator::new();
+        for e in events_of(&r) {
+            again.push(e);
+        }
+        assert_eq!(again.finish(r.meta.clone()).unwrap(), r);
     }
 
     #[test]

@@ -36,6 +36,15 @@ pub enum ChatEvent {
         /// The signature.
         signature: String,
     },
+    /// A whole block of reasoning the provider encrypted instead of exposing it
+    /// (Anthropic's `redacted_thinking`, which arrives in one piece). The data is opaque,
+    /// not text to show; it becomes an
+    /// [`AssistantPart::RedactedReasoning`](crate::AssistantPart::RedactedReasoning) of
+    /// its own, in its place among the other parts.
+    ReasoningRedacted {
+        /// The provider's opaque, encrypted reasoning.
+        data: String,
+    },
     /// A tool call has begun.
     ToolCallStart {
         /// The call's position in the final list of tool calls.
@@ -71,7 +80,8 @@ impl ChatEvent {
     }
 
     /// Whether the event carries output the end user would see (text, reasoning or
-    /// tool-call content), as telemetry's time-per-output-chunk counts it.
+    /// tool-call content), as telemetry's time-per-output-chunk counts it. Signatures and
+    /// redacted reasoning are not: nobody sees them.
     pub fn is_output(&self) -> bool {
         matches!(
             self,

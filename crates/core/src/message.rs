@@ -246,7 +246,9 @@ impl AssistantMessage {
         out
     }
 
-    /// The concatenated reasoning parts, if the model exposed any.
+    /// The concatenated reasoning parts, if the model exposed any. Redacted reasoning
+    /// ([`AssistantPart::RedactedReasoning`]) is opaque data, not text, and is never part
+    /// of it.
     pub fn reasoning_content(&self) -> Option<String> {
         let mut out: Option<String> = None;
         for part in &self.content {
@@ -284,11 +286,29 @@ pub enum AssistantPart {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signed_by: Option<String>,
     },
+    /// Reasoning the provider encrypted instead of exposing it (Anthropic's
+    /// `redacted_thinking` blocks, produced when its safety systems flag the model's
+    /// thinking). The data is opaque and only means something to its signer: it is not
+    /// text, is never shown or joined into [`AssistantMessage::reasoning_content`], and
+    /// must be echoed back unchanged, in its place among the turn's other parts, when a
+    /// tool loop continues on the provider that produced it.
+    RedactedReasoning {
+        /// The provider's opaque, encrypted reasoning.
+        data: String,
+        /// The provider that produced it, with the same meaning as on
+        /// [`AssistantPart::Reasoning`]: encoders replay their own and drop others';
+        /// `None` (unknown origin) is replayed by an encoder that has a form for it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signed_by: Option<String>,
+    },
 }
 
 impl AssistantPart {
     /// Whether this part carries a signature that `provider` may receive back: one it
     /// signed itself, or one of unknown origin. Foreign signatures are never replayed.
+    ///
+    /// Only [`AssistantPart::Reasoning`] has a signature; whether a
+    /// [`AssistantPart::RedactedReasoning`] may go back is [`AssistantPart::may_send_to`].
     pub fn signature_for(&self, provider: &str) -> Option<&str> {
         match self {
             Self::Reasoning {
@@ -300,14 +320,44 @@ impl AssistantPart {
         }
     }
 
-    /// Whether this is reasoning signed by a provider other than `provider`: it must not
-    /// be sent to `provider` at all (its text without the signature is rejected or
-    /// meaningless there).
+    /// Whether this part may be sent to `provider` at all: text always; reasoning and
+    /// redacted reasoning unless another provider signed it (a signature or encrypted
+    /// reasoning is only valid for its signer). Unknown origin (`signed_by: None`) may go.
+    ///
+    /// An encoder still leaves out what its wire format cannot carry: Anthropic drops
+    /// unsigned reasoning, OpenAI drops all reasoning, and OpenAI and Gemini drop
+    /// redacted reasoning whoever produced it.
+    ///
+    /// ```
+    /// use tollgate_core::AssistantPart;
+    ///
+    /// let redacted = AssistantPart::RedactedReasoning {
+    ///     data: "EmwKAhgBEgy3va3pzix/LafPsn4a".into(),
+    ///     signed_by: Some("anthropic".into()),
+    /// };
+    /// assert!(redacted.may_send_to("anthropic"));
+    /// assert!(!redacted.may_send_to("gcp.gemini"));
+    /// ```
+    pub fn may_send_to(&self, provider: &str) -> bool {
+        match self {
+            Self::Text { .. } => true,
+            Self::Reasoning {
+                signed_by,
+                signature,
+                ..
+            } => signature.is_none() || signed_by.as_deref().is_none_or(|by| by == provider),
+            Self::RedactedReasoning { signed_by, .. } => {
+                signed_by.as_deref().is_none_or(|by| by == provider)
+            }
+        }
+    }
+
+    /// Whether this is reasoning (signed or redacted) that a provider other than
+    /// `provider` produced: it must not be sent to `provider` at all (its text without
+    /// the signature, or its encrypted data, is rejected or meaningless there). The
+    /// negation of [`AssistantPart::may_send_to`].
     pub fn is_foreign_reasoning(&self, provider: &str) -> bool {
-        matches!(
-            self,
-            Self::Reasoning { signed_by: Some(by), signature: Some(_), .. } if by != provider
-        )
+        !self.may_send_to(provider)
     }
 }
 
@@ -391,6 +441,78 @@ mod tests {
     fn empty_tool_arguments_read_as_empty_object() {
         let call = ToolCall::new("c1", "f", "");
         assert_eq!(call.arguments_json().unwrap(), serde_json::json!({}));
+    }
+
+    /// The stored JSON form of redacted reasoning is stable and round-trips, so a
+    /// conversation saved between turns can still echo it back to its signer.
+    #[test]
+    fn redacted_reasoning_round_trips_through_its_json_form() {
+        let message = Message::Assistant(AssistantMessage {
+            content: vec![
+                AssistantPart::RedactedReasoning {
+                    data: "EmwKAhgBEgy3va3pzix".into(),
+                    signed_by: Some("anthropic".into()),
+                },
+                AssistantPart::RedactedReasoning {
+                    data: "unknown-origin".into(),
+                    signed_by: None,
+                },
+            ],
+            tool_calls: vec![],
+        });
+        let json = serde_json::to_value(&message).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"role": "assistant", "content": [
+                {"type": "redacted_reasoning", "data": "EmwKAhgBEgy3va3pzix",
+                 "signed_by": "anthropic"},
+                {"type": "redacted_reasoning", "data": "unknown-origin"}
+            ]})
+        );
+        let back: Message = serde_json::from_value(json).unwrap();
+        assert_eq!(back, message);
+    }
+
+    /// Redacted reasoning goes back only to its signer (or anywhere when its origin is
+    /// unknown), and its opaque data never reads as reasoning text.
+    #[test]
+    fn redacted_reasoning_goes_only_to_its_signer_and_is_not_text() {
+        let anthropic = AssistantPart::RedactedReasoning {
+            data: "opaque".into(),
+            signed_by: Some("anthropic".into()),
+        };
+        assert!(anthropic.may_send_to("anthropic"));
+        assert!(!anthropic.may_send_to("gcp.gemini"));
+        assert!(anthropic.is_foreign_reasoning("openai"));
+        assert!(!anthropic.is_foreign_reasoning("anthropic"));
+        assert_eq!(anthropic.signature_for("anthropic"), None);
+        let unknown = AssistantPart::RedactedReasoning {
+            data: "opaque".into(),
+            signed_by: None,
+        };
+        assert!(unknown.may_send_to("anthropic") && unknown.may_send_to("gcp.gemini"));
+
+        let message = AssistantMessage {
+            content: vec![
+                anthropic,
+                AssistantPart::Reasoning {
+                    text: "visible".into(),
+                    signature: None,
+                    signed_by: None,
+                },
+                AssistantPart::Text {
+                    text: "answer".into(),
+                },
+            ],
+            tool_calls: vec![],
+        };
+        assert_eq!(message.reasoning_content().as_deref(), Some("visible"));
+        assert_eq!(message.text_content(), "answer");
+        let only_redacted = AssistantMessage {
+            content: vec![unknown],
+            tool_calls: vec![],
+        };
+        assert_eq!(only_redacted.reasoning_content(), None);
     }
 
     #[test]

@@ -229,6 +229,11 @@ impl ChatRequest {
                             | crate::AssistantPart::Reasoning { text, .. } => {
                                 bytes += text.len() as u64
                             }
+                            // Stands for thinking the provider counts as input when it
+                            // is echoed back; its encoded length errs high.
+                            crate::AssistantPart::RedactedReasoning { data, .. } => {
+                                bytes += data.len() as u64
+                            }
                         }
                     }
                     for call in &m.tool_calls {

@@ -126,13 +126,18 @@ fn user_part(part: &UserPart) -> Value {
     }
 }
 
+/// The parts of an assistant turn. Redacted reasoning is left out: its data is encrypted
+/// reasoning, opaque and possibly sensitive, never message content to record.
 fn assistant_parts(message: &AssistantMessage) -> Vec<Value> {
     let mut parts: Vec<Value> = message
         .content
         .iter()
-        .map(|part| match part {
-            AssistantPart::Text { text } => json!({"type": "text", "content": text}),
-            AssistantPart::Reasoning { text, .. } => json!({"type": "reasoning", "content": text}),
+        .filter_map(|part| match part {
+            AssistantPart::Text { text } => Some(json!({"type": "text", "content": text})),
+            AssistantPart::Reasoning { text, .. } => {
+                Some(json!({"type": "reasoning", "content": text}))
+            }
+            AssistantPart::RedactedReasoning { .. } => None,
         })
         .collect();
     parts.extend(message.tool_calls.iter().map(|call| {
@@ -199,6 +204,44 @@ mod tests {
             json!([{"type": "function", "name": "lookup", "description": "Looks up",
                     "parameters": {"type": "object"}}])
         );
+    }
+
+    /// Redacted reasoning is encrypted and may be sensitive: its data never reaches the
+    /// captured input or output messages, while the parts around it still do.
+    #[test]
+    fn redacted_reasoning_data_is_never_recorded() {
+        let turn = AssistantMessage {
+            content: vec![
+                AssistantPart::Reasoning {
+                    text: "Thinking.".into(),
+                    signature: Some("sig".into()),
+                    signed_by: Some("anthropic".into()),
+                },
+                AssistantPart::RedactedReasoning {
+                    data: "ENCRYPTED-REASONING-DATA".into(),
+                    signed_by: Some("anthropic".into()),
+                },
+                AssistantPart::Text {
+                    text: "Calling.".into(),
+                },
+            ],
+            tool_calls: vec![],
+        };
+        let expected = json!([
+            {"type": "reasoning", "content": "Thinking."},
+            {"type": "text", "content": "Calling."}
+        ]);
+
+        let output = output_messages(&turn, &FinishReason::Stop);
+        assert!(!output.contains("ENCRYPTED-REASONING-DATA"), "{output}");
+        let output: Value = serde_json::from_str(&output).unwrap();
+        assert_eq!(output[0]["parts"], expected);
+
+        let request = ChatRequest::new("m").user("Go.").message(turn);
+        let input = request_content(&request).input_messages;
+        assert!(!input.contains("ENCRYPTED-REASONING-DATA"), "{input}");
+        let input: Value = serde_json::from_str(&input).unwrap();
+        assert_eq!(input[1]["parts"], expected);
     }
 
     #[test]

@@ -222,6 +222,8 @@ fn encoded_size_hint(response: &ChatResponse) -> usize {
         .iter()
         .map(|part| match part {
             AssistantPart::Text { text } | AssistantPart::Reasoning { text, .. } => text.len(),
+            // Not sent: OpenAI's format has no field for encrypted reasoning.
+            AssistantPart::RedactedReasoning { .. } => 0,
         })
         .sum();
     let calls: usize = response
@@ -294,6 +296,31 @@ mod tests {
                     "completion_tokens_details": {"reasoning_tokens": 2}}
             })
         );
+    }
+
+    /// Redacted reasoning is encrypted data OpenAI's format has no field for: it is not
+    /// written, and alone it does not make a `reasoning_content`.
+    #[test]
+    fn redacted_reasoning_is_not_written() {
+        let message = AssistantMessage {
+            content: vec![
+                AssistantPart::RedactedReasoning {
+                    data: "opaque-data".into(),
+                    signed_by: Some("anthropic".into()),
+                },
+                AssistantPart::Text {
+                    text: "Hello".into(),
+                },
+            ],
+            tool_calls: vec![],
+        };
+        let bytes = encode(&response(message, FinishReason::Stop), 1);
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(!text.contains("opaque-data"), "{text}");
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let msg = &body["choices"][0]["message"];
+        assert_eq!(msg["content"], "Hello");
+        assert!(msg.get("reasoning_content").is_none(), "{msg}");
     }
 
     #[test]

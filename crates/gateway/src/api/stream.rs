@@ -109,7 +109,7 @@ impl ChunkEncoder {
     }
 
     /// The frames for one event (`None` for events with no OpenAI form: usage, which
-    /// comes at the end, and reasoning signatures).
+    /// comes at the end, reasoning signatures and redacted reasoning).
     pub fn event(&mut self, event: ChatEvent) -> Option<Bytes> {
         if let ChatEvent::Start { id, model } = event {
             self.id = id;
@@ -186,7 +186,10 @@ impl ChunkEncoder {
                 self.write_delta(Delta::default(), Some(reason.as_str()));
             }
             ChatEvent::Usage(usage) => self.usage = Some(*usage),
-            ChatEvent::Start { .. } | ChatEvent::ReasoningSignature { .. } => {}
+            // No OpenAI form: signatures and encrypted reasoning are not sent.
+            ChatEvent::Start { .. }
+            | ChatEvent::ReasoningSignature { .. }
+            | ChatEvent::ReasoningRedacted { .. } => {}
         }
         (!self.buf.is_empty()).then(|| self.buf.split().freeze())
     }
@@ -351,6 +354,48 @@ mod tests {
         );
         out.push_str(std::str::from_utf8(&encoder.finish(Some(0.000135))).unwrap());
         insta::assert_snapshot!(out);
+    }
+
+    /// Redacted reasoning has no OpenAI form: it writes no frame, and the frames around
+    /// it are exactly those of the same stream without it.
+    #[test]
+    fn redacted_reasoning_writes_nothing_and_the_stream_goes_on() {
+        let events = |redacted: bool| {
+            let mut events = vec![
+                ChatEvent::Start {
+                    id: "c1".into(),
+                    model: "m".into(),
+                },
+                ChatEvent::ReasoningDelta {
+                    text: "think".into(),
+                },
+                ChatEvent::text("Hi"),
+                ChatEvent::Finish {
+                    reason: FinishReason::Stop,
+                    raw: None,
+                },
+            ];
+            if redacted {
+                // Before any visible reasoning, and between reasoning and text.
+                for at in [2, 1] {
+                    events.insert(
+                        at,
+                        ChatEvent::ReasoningRedacted {
+                            data: "opaque-data".into(),
+                        },
+                    );
+                }
+            }
+            events
+        };
+        let mut with = ChunkEncoder::new(7, false);
+        let mut without = ChunkEncoder::new(7, false);
+        let with =
+            frames(&mut with, events(true)) + std::str::from_utf8(&with.finish(None)).unwrap();
+        let without = frames(&mut without, events(false))
+            + std::str::from_utf8(&without.finish(None)).unwrap();
+        assert_eq!(with, without);
+        assert!(with.ends_with("data: [DONE]\n\n") && !with.contains("opaque-data"));
     }
 
     #[test]

@@ -21,7 +21,11 @@
 //!   `{}`; invalid JSON or a non-object is an [`ErrorKind::InvalidRequest`] naming the
 //!   call.
 //! - **Reasoning** parts with a signature are echoed back as `thinking` blocks; parts
-//!   without one are dropped (Anthropic rejects unsigned thinking).
+//!   without one are dropped (Anthropic rejects unsigned thinking). **Redacted
+//!   reasoning** parts are echoed back as `redacted_thinking` blocks with their data
+//!   unchanged. Both keep their place among the turn's text blocks, and both are dropped
+//!   when another provider produced them (`signed_by`): only Anthropic's own (or those of
+//!   unknown origin) come back.
 //! - **max_tokens** is always sent: the request's value, else the configured default
 //!   ([`DEFAULT_MAX_TOKENS`](crate::config::DEFAULT_MAX_TOKENS), 4096).
 //! - **reasoning_effort** becomes `thinking: {type: "enabled", budget_tokens}` with the
@@ -418,6 +422,13 @@ fn assistant_blocks(
                         thinking: text.clone(),
                         signature: signature.to_owned(),
                     });
+                }
+            }
+            // Anthropic requires every thinking block of the turn back, redacted ones
+            // included, in their order; another provider's encrypted data is dropped.
+            AssistantPart::RedactedReasoning { data, .. } => {
+                if !data.is_empty() && part.may_send_to(crate::PROVIDER) {
+                    blocks.push(RequestBlock::RedactedThinking { data: data.clone() });
                 }
             }
         }

@@ -119,6 +119,11 @@ pub enum RequestBlock {
         /// Anthropic's signature of it.
         signature: String,
     },
+    /// Encrypted reasoning from an earlier turn, echoed back unchanged.
+    RedactedThinking {
+        /// The opaque data Anthropic sent.
+        data: String,
+    },
 }
 
 impl RequestBlock {

@@ -220,6 +220,44 @@ fn signed_reasoning_is_echoed_and_unsigned_reasoning_dropped() {
     insta::assert_json_snapshot!(body(&request));
 }
 
+/// Redacted reasoning goes back only to the provider that produced it (or when its origin
+/// is unknown); another provider's encrypted data is never sent, and empty data is not a
+/// block Anthropic accepts.
+#[test]
+fn redacted_reasoning_of_another_provider_is_dropped() {
+    let request = ChatRequest::new(MODEL)
+        .user("u")
+        .message(AssistantMessage {
+            content: vec![
+                AssistantPart::RedactedReasoning {
+                    data: "from-elsewhere".into(),
+                    signed_by: Some("gcp.gemini".into()),
+                },
+                AssistantPart::RedactedReasoning {
+                    data: "unknown-origin".into(),
+                    signed_by: None,
+                },
+                AssistantPart::RedactedReasoning {
+                    data: String::new(),
+                    signed_by: Some("anthropic".into()),
+                },
+                AssistantPart::Text {
+                    text: "Answer.".into(),
+                },
+            ],
+            tool_calls: vec![],
+        })
+        .user("More");
+    let body = body(&request);
+    assert_eq!(
+        body["messages"][1]["content"],
+        json!([
+            {"type": "redacted_thinking", "data": "unknown-origin"},
+            {"type": "text", "text": "Answer."}
+        ])
+    );
+}
+
 #[test]
 fn json_schema_native_for_a_recent_model() {
     let request = ChatRequest::new(MODEL)

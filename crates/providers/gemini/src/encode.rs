@@ -170,7 +170,9 @@ pub(crate) fn guess_mime_type(url: &str) -> Option<&'static str> {
 ///   `functionCall` part instead (Gemini 2.5/3 sign the first call of a step and Gemini 3
 ///   rejects a replayed call without it);
 /// - reasoning another provider signed (an Anthropic thinking block) is left out whole:
-///   its signature means nothing here and its text is not a Gemini thought.
+///   its signature means nothing here and its text is not a Gemini thought;
+/// - redacted reasoning (Anthropic's encrypted `redacted_thinking`) is always left out:
+///   Gemini has no form for it, and another provider's opaque data is never sent.
 fn model_parts(message: &AssistantMessage) -> Vec<Part> {
     let own: Vec<&AssistantPart> = message
         .content
@@ -232,6 +234,7 @@ fn model_parts(message: &AssistantMessage) -> Vec<Part> {
                     }
                 }
             }
+            AssistantPart::RedactedReasoning { .. } => {}
         }
     }
     for (i, call) in message.tool_calls.iter().enumerate() {

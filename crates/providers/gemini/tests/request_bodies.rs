@@ -300,3 +300,50 @@ fn thought_signatures_are_echoed_where_gemini_put_them() {
         .user("Thanks!");
     insta::assert_json_snapshot!(encode(&request).unwrap()["contents"]);
 }
+
+/// A tool loop begun on Anthropic continues on Gemini: Anthropic's thinking and its
+/// encrypted `redacted_thinking` are left out (Gemini has no form for redacted reasoning
+/// and another provider's opaque data is never sent), whoever produced it; the text and
+/// the call remain.
+#[test]
+fn redacted_reasoning_is_never_sent_to_gemini() {
+    let request = ChatRequest::new("gemini-2.5-flash")
+        .user("When is high tide in Brest?")
+        .message(AssistantMessage {
+            content: vec![
+                AssistantPart::Reasoning {
+                    text: "I should call the tide tool.".into(),
+                    signature: Some("anthropic-signature".into()),
+                    signed_by: Some("anthropic".into()),
+                },
+                AssistantPart::RedactedReasoning {
+                    data: "anthropic-encrypted-data".into(),
+                    signed_by: Some("anthropic".into()),
+                },
+                AssistantPart::RedactedReasoning {
+                    data: "unknown-origin-data".into(),
+                    signed_by: None,
+                },
+                AssistantPart::Text {
+                    text: "Let me look that up.".into(),
+                },
+            ],
+            tool_calls: vec![ToolCall::new(
+                "toolu_01Vx4Np7Rk2Wq9Lc5Tb8Hm3J",
+                "get_tide_times",
+                r#"{"harbor":"Brest"}"#,
+            )],
+        })
+        .message(Message::tool_result(
+            "toolu_01Vx4Np7Rk2Wq9Lc5Tb8Hm3J",
+            "get_tide_times",
+            r#"{"high":"06:12"}"#,
+        ));
+    let body = encode(&request).unwrap();
+    let text = body.to_string();
+    assert!(
+        !text.contains("encrypted-data") && !text.contains("unknown-origin-data"),
+        "{text}"
+    );
+    insta::assert_json_snapshot!(body["contents"]);
+}

@@ -161,11 +161,12 @@ fn encode_user(user: &UserMessage) -> UserContent<'_> {
     )
 }
 
-/// Reasoning parts are not sent: Chat Completions has no field to receive them.
+/// Reasoning parts are not sent: Chat Completions has no field to receive them. Redacted
+/// reasoning is another provider's encrypted data and is never sent either.
 fn encode_assistant(assistant: &AssistantMessage, rule: ToolIdRule) -> RequestMessage<'_> {
     let mut texts = assistant.content.iter().filter_map(|part| match part {
         AssistantPart::Text { text } => Some(text.as_str()),
-        AssistantPart::Reasoning { .. } => None,
+        AssistantPart::Reasoning { .. } | AssistantPart::RedactedReasoning { .. } => None,
     });
     let text: Option<Cow<'_, str>> = match (texts.next(), texts.next()) {
         (None, _) => None,

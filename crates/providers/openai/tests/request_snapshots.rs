@@ -42,6 +42,9 @@ fn weather_tool() -> Tool {
     tool
 }
 
+/// The data of the redacted reasoning in [`tool_conversation`].
+const REDACTED_DATA: &str = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP";
+
 /// A conversation that went through one round of two parallel tool calls, with ids from
 /// another provider (Anthropic) that Mistral would reject.
 fn tool_conversation() -> ChatRequest {
@@ -54,6 +57,12 @@ fn tool_conversation() -> ChatRequest {
                     text: "I should call the tool twice.".into(),
                     signature: Some("sig".into()),
                     signed_by: None,
+                },
+                // Anthropic's encrypted reasoning: Chat Completions has no field for it,
+                // so the snapshots show it gone.
+                AssistantPart::RedactedReasoning {
+                    data: REDACTED_DATA.into(),
+                    signed_by: Some("anthropic".into()),
                 },
                 AssistantPart::Text {
                     text: "Let me look both up.".into(),
@@ -295,4 +304,32 @@ fn presets_send_top_k_only_where_accepted() {
         with_top_k,
         ["together", "fireworks", "openrouter", "ollama", "vllm"]
     );
+}
+
+/// Redacted reasoning is another provider's encrypted data: no preset ever receives it,
+/// whoever produced it (an unknown origin included), as text or in any other field.
+#[test]
+fn redacted_reasoning_is_never_sent() {
+    let mut request = tool_conversation();
+    request.messages.push(Message::Assistant(AssistantMessage {
+        content: vec![
+            AssistantPart::RedactedReasoning {
+                data: "unknown-origin-data".into(),
+                signed_by: None,
+            },
+            AssistantPart::Text {
+                text: "Done.".into(),
+            },
+        ],
+        tool_calls: vec![],
+    }));
+    for preset in Preset::ALL {
+        let body = body(&request, OpenAiConfig::preset(preset).quirks, false).to_string();
+        assert!(
+            !body.contains(REDACTED_DATA) && !body.contains("unknown-origin-data"),
+            "{}: {body}",
+            preset.provider()
+        );
+        assert!(body.contains(r#""content":"Done.""#), "{body}");
+    }
 }

@@ -7,7 +7,7 @@ mod support;
 use serde_json::{Value, json};
 use tollgate_core::Price;
 use tollgate_testkit::scenario::{Scenario, ScenarioToolCall, ScenarioUsage};
-use tollgate_testkit::{FakeServer, Flavor};
+use tollgate_testkit::{FakeServer, Flavor, Reply};
 
 use support::*;
 
@@ -300,4 +300,94 @@ async fn tool_results_images_and_sampling_reach_the_provider() {
     assert_eq!(sent["seed"], 42);
     // An unknown field is passed through untouched.
     assert_eq!(sent["logprobs"], true);
+}
+
+/// Anthropic's encrypted `redacted_thinking` has no field in OpenAI's format: the gateway
+/// sends nothing of it, complete or streamed, and a stream carrying it still ends with its
+/// finish chunk and `[DONE]` (the visible thinking still arrives as `reasoning_content`).
+#[tokio::test]
+async fn anthropic_redacted_thinking_is_left_out_and_the_stream_still_finishes() {
+    const DATA: &str = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP";
+    let complete = json!({
+        "id": "msg_r", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "content": [
+            {"type": "thinking", "thinking": "Fog.", "signature": "sig"},
+            {"type": "redacted_thinking", "data": DATA},
+            {"type": "text", "text": "Fog horns."}
+        ],
+        "stop_reason": "end_turn", "stop_sequence": null,
+        "usage": {"input_tokens": 9, "output_tokens": 7}
+    });
+    let streamed = [
+        json!({"type": "message_start", "message": {"id": "msg_r", "type": "message",
+            "role": "assistant", "model": "claude-sonnet-4-5", "content": [],
+            "stop_reason": null, "usage": {"input_tokens": 9, "output_tokens": 1}}}),
+        json!({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "redacted_thinking", "data": DATA}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "content_block_start", "index": 1,
+            "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+        json!({"type": "content_block_delta", "index": 1,
+            "delta": {"type": "thinking_delta", "thinking": "Fog."}}),
+        json!({"type": "content_block_delta", "index": 1,
+            "delta": {"type": "signature_delta", "signature": "sig"}}),
+        json!({"type": "content_block_stop", "index": 1}),
+        json!({"type": "content_block_start", "index": 2,
+            "content_block": {"type": "redacted_thinking", "data": DATA}}),
+        json!({"type": "content_block_stop", "index": 2}),
+        json!({"type": "content_block_start", "index": 3,
+            "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "content_block_delta", "index": 3,
+            "delta": {"type": "text_delta", "text": "Fog horns."}}),
+        json!({"type": "content_block_stop", "index": 3}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 7}}),
+        json!({"type": "message_stop"}),
+    ]
+    .iter()
+    .map(|data| {
+        format!(
+            "event: {}\ndata: {data}\n\n",
+            data["type"].as_str().unwrap()
+        )
+    })
+    .collect::<String>();
+
+    let server = FakeServer::anthropic().await;
+    server.push(Reply::json(complete));
+    server.push(Reply::sse(streamed));
+    let gateway = start(state_for("chat", &server, None)).await;
+    let ask = |stream: bool| {
+        json!({"model": "chat", "stream": stream,
+               "messages": [{"role": "user", "content": "What do ships hear?"}]})
+    };
+
+    let response = post_chat(&gateway, &ask(false)).await;
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    assert!(!body.contains(DATA), "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let message = &body["choices"][0]["message"];
+    assert_eq!(message["content"], "Fog horns.");
+    assert_eq!(message["reasoning_content"], "Fog.");
+
+    let response = post_chat(&gateway, &ask(true)).await;
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    assert!(!body.contains(DATA), "{body}");
+    let events = sse_events(&body);
+    assert_eq!(streamed_text(&events), "Fog horns.");
+    let reasoning: String = events
+        .iter()
+        .filter_map(|e| e["choices"][0]["delta"]["reasoning_content"].as_str())
+        .collect();
+    assert_eq!(reasoning, "Fog.");
+    let n = events.len();
+    assert_eq!(events[n - 1], json!("[DONE]"), "{body}");
+    assert_eq!(
+        events[n - 2]["choices"][0]["finish_reason"],
+        "stop",
+        "{body}"
+    );
+    assert!(events.iter().all(|e| e.get("error").is_none()), "{body}");
 }

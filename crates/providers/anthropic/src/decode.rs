@@ -90,10 +90,13 @@ pub fn finish(
 /// Builds the [`ChatResponse`] of a complete Messages response.
 ///
 /// Adjacent text blocks join into one text part (as a stream's deltas do); `thinking`
-/// blocks become reasoning parts with their signature; `tool_use` blocks become tool
-/// calls with their `input` as JSON text, except the structured-output tool
-/// (`answer_tool`), whose input becomes the answer text. Other blocks
-/// (`redacted_thinking`, server-tool blocks, types newer than this crate) are skipped.
+/// blocks become reasoning parts with their signature; `redacted_thinking` blocks become
+/// redacted-reasoning parts with their data, in their place (both signed by
+/// `anthropic`, so they are echoed back here and never to another provider); `tool_use`
+/// blocks become tool calls with their `input` as JSON text, except the
+/// structured-output tool (`answer_tool`), whose input becomes the answer text. Other
+/// blocks (server-tool blocks, types newer than this crate) are skipped, as is a
+/// `redacted_thinking` block without data.
 pub fn decode_response(
     wire: MessagesResponse,
     answer_tool: Option<&str>,
@@ -122,6 +125,13 @@ pub fn decode_response(
                     text: thinking,
                     signature,
                     signed_by,
+                })
+            }
+            ResponseBlock::RedactedThinking { data } if data.is_empty() => {}
+            ResponseBlock::RedactedThinking { data } => {
+                content.push(AssistantPart::RedactedReasoning {
+                    data,
+                    signed_by: Some(crate::PROVIDER.to_owned()),
                 })
             }
             ResponseBlock::Other => {}
@@ -222,6 +232,10 @@ mod tests {
                 AssistantPart::Reasoning {
                     text: "Hmm.".into(),
                     signature: Some("sig==".into()),
+                    signed_by: Some("anthropic".into()),
+                },
+                AssistantPart::RedactedReasoning {
+                    data: "opaque".into(),
                     signed_by: Some("anthropic".into()),
                 },
                 AssistantPart::Text {

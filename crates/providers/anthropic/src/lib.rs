@@ -50,7 +50,8 @@
 //! | image by URL / base64 | `image` with `source: {type: "url", url}` / `{type: "base64", media_type, data}` (a `data:` URL is sent as base64) |
 //! | assistant tool calls | `tool_use` blocks, `arguments` parsed into the `input` object (`""` → `{}`) |
 //! | tool-call ids | rewritten to `[a-zA-Z0-9_-]{1,64}` ([`encode::TOOL_ID_RULE`]), the same way for calls and results |
-//! | reasoning parts | `thinking` blocks when signed; unsigned ones are dropped |
+//! | reasoning parts | `thinking` blocks when signed by Anthropic (or of unknown origin); unsigned ones and another provider's are dropped |
+//! | redacted reasoning parts | `redacted_thinking` blocks with their `data` unchanged, in their place among the turn's blocks; another provider's are dropped |
 //! | tools | `tools[]` `{name, description, input_schema, strict}` |
 //! | tool_choice auto / required / tool / none | `{type: "auto"}` / `{type: "any"}` / `{type: "tool", name}` / `{type: "none"}` |
 //! | `parallel_tool_calls: Some(false)` | `tool_choice.disable_parallel_tool_use: true` (with `auto` when no choice was set) |
@@ -91,8 +92,15 @@
 //!   structured-output tool alone → `Stop`); `refusal` → `ContentFilter`; `pause_turn`
 //!   and anything else → `Other(raw)`. The raw value is always kept.
 //! - Adjacent text blocks join into one text part; `thinking` blocks become reasoning
-//!   parts with their signature. `redacted_thinking`, server-tool blocks and unknown
-//!   block types are skipped (Tollgate has no place for them).
+//!   parts with their signature; `redacted_thinking` blocks (reasoning Anthropic's safety
+//!   systems encrypted) become
+//!   [`AssistantPart::RedactedReasoning`](tollgate_core::AssistantPart::RedactedReasoning)
+//!   parts with their opaque `data`, in their place — streamed, the whole block arrives in
+//!   its `content_block_start` as one `ChatEvent::ReasoningRedacted`. All of them are
+//!   marked as Anthropic's (`signed_by`), so pushing the reply back onto the conversation
+//!   echoes every thinking block unchanged, as Anthropic requires to continue a tool loop
+//!   with extended thinking, while other providers never receive them. Server-tool
+//!   blocks and unknown block types are skipped (Tollgate has no place for them).
 //! - Streams hold `message_start`'s `Start` until the first content event, so an
 //!   `event: error` before any content fails the call itself; after content it is an
 //!   `Err` item; a stream cut before `message_stop` ends with an `Err` item.

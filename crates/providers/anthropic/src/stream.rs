@@ -7,13 +7,14 @@
 //! | --- | --- |
 //! | `message_start` | `Start { id, model }` and `Usage` (input counts), **held back** until the first content event, so that an `error` right after `message_start` still fails the call |
 //! | `content_block_start` `tool_use` | `ToolCallStart { index, id, name }`, `index` counting tool calls only (not content blocks) |
+//! | `content_block_start` `redacted_thinking` | `ReasoningRedacted { data }` (the whole block arrives here; none without data) |
 //! | `content_block_delta` `text_delta` | `TextDelta` |
 //! | `content_block_delta` `input_json_delta` | `ToolCallDelta` for the block's tool call (empty fragments skipped) |
 //! | `content_block_delta` `thinking_delta` | `ReasoningDelta` |
 //! | `content_block_delta` `signature_delta` | `ReasoningSignature` |
 //! | `message_delta` | `Usage` (cumulative; counts it lacks keep `message_start`'s values) |
 //! | `message_stop` | `Finish`, always last; the stream then ends |
-//! | `ping`, unknown events, `citations_delta`, other block types | nothing |
+//! | `ping`, unknown events, `citations_delta`, other block types (server tools, …) | nothing |
 //! | `error` | an `Err` item, ending the stream (before any content: the `Err` of the call) |
 //!
 //! A stream that ends before `message_stop` ends with an [`ErrorKind::Transport`] item.
@@ -214,6 +215,13 @@ impl StreamDecoder {
                     self.emit(ChatEvent::ReasoningDelta { text }, out);
                 }
                 Block::Thinking
+            }
+            "redacted_thinking" => {
+                // The whole block is here; no delta follows.
+                if let Some(data) = block.data.filter(|d| !d.is_empty()) {
+                    self.emit(ChatEvent::ReasoningRedacted { data }, out);
+                }
+                Block::Other
             }
             "tool_use" => {
                 let name = block.name.unwrap_or_default();

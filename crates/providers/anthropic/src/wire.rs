@@ -280,7 +280,14 @@ pub enum ResponseBlock {
         #[serde(default)]
         signature: Option<String>,
     },
-    /// Any other block (`redacted_thinking`, server tool blocks, newer types): skipped.
+    /// Reasoning Anthropic encrypted (its safety systems flagged it): opaque data that
+    /// must be echoed back unchanged.
+    RedactedThinking {
+        /// The encrypted reasoning.
+        #[serde(default)]
+        data: String,
+    },
+    /// Any other block (server tool blocks, newer types): skipped.
     #[serde(other)]
     Other,
 }
@@ -400,6 +407,8 @@ pub struct StartBlock {
     pub text: Option<String>,
     /// Initial reasoning (usually empty), for `thinking`.
     pub thinking: Option<String>,
+    /// The whole encrypted reasoning, for `redacted_thinking` (it has no deltas).
+    pub data: Option<String>,
 }
 
 /// `content_block_delta`, read in one pass without buffering (the stream's hot path).
@@ -481,6 +490,10 @@ mod tests {
         let parsed: MessagesResponse = serde_json::from_str(body).unwrap();
         assert_eq!(parsed.content.len(), 3);
         assert_eq!(parsed.content[1], ResponseBlock::Other);
+        assert_eq!(
+            parsed.content[2],
+            ResponseBlock::RedactedThinking { data: "abc".into() }
+        );
         assert_eq!(parsed.stop_reason, None);
         assert_eq!(parsed.usage.unwrap().cache_read_input_tokens, None);
     }

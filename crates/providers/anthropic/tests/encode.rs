@@ -2,11 +2,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use serde_json::json;
+use tollgate_anthropic::decode::decode_response;
 use tollgate_anthropic::encode::{encode, encode_bytes};
+use tollgate_anthropic::wire::MessagesResponse;
 use tollgate_anthropic::{AnthropicConfig, StructuredOutputMode};
 use tollgate_core::{
-    AssistantMessage, AssistantPart, ChatRequest, ErrorKind, Message, ReasoningEffort,
+    AssistantMessage, AssistantPart, ChatRequest, ErrorKind, Message, ReasoningEffort, ReplyMeta,
     ResponseFormat, Tool, ToolCall, ToolChoice, ToolMessage, UserPart,
 };
 
@@ -217,6 +221,36 @@ fn signed_reasoning_is_echoed_and_unsigned_reasoning_dropped() {
             tool_calls: vec![],
         })
         .user("More");
+    insta::assert_json_snapshot!(body(&request));
+}
+
+/// The next request of a tool loop whose answer had a `thinking`, a `redacted_thinking`,
+/// a text and a `tool_use` block: Anthropic requires every thinking block of the turn
+/// back unchanged, so both come back, in their order, before the text and the call.
+#[test]
+fn a_tool_loop_replays_thinking_and_redacted_thinking_in_order() {
+    let wire: MessagesResponse =
+        serde_json::from_str(&support::fixture("messages-redacted-thinking.json")).unwrap();
+    let answer = decode_response(
+        wire,
+        None,
+        ReplyMeta::for_provider("anthropic", "https://api.anthropic.com"),
+    );
+    let call_id = answer.message.tool_calls[0].id.clone();
+    let request = ChatRequest::new(MODEL)
+        .user("When is high tide in Brest on 2026-03-14?")
+        .message(answer.message)
+        .message(Message::tool_result(
+            call_id,
+            "get_tide_times",
+            r#"{"high":"06:12"}"#,
+        ))
+        .tool(Tool::new(
+            "get_tide_times",
+            json!({"type": "object", "properties": {"harbor": {"type": "string"},
+                   "date": {"type": "string"}}}),
+        ))
+        .reasoning_effort(ReasoningEffort::Low);
     insta::assert_json_snapshot!(body(&request));
 }
 

@@ -104,6 +104,85 @@ fn messages_tool_use_json_with_cache_reads_in_the_input_count() {
     );
 }
 
+/// The encrypted `data` of the `redacted_thinking` block in the redacted-thinking fixtures.
+const REDACTED_DATA: &str = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB5URv/ZvkWGNzH4ZHXLU4nMKhRwV2Um9rJ8Hq3Yd6Ek=";
+
+/// A `redacted_thinking` block is kept (Anthropic requires it back in a tool loop), in its
+/// place between the signed thinking and the text, and marked as Anthropic's.
+#[test]
+fn messages_redacted_thinking_json_keeps_every_block_in_order() {
+    let response = complete("messages-redacted-thinking.json");
+    let anthropic = Some("anthropic".to_owned());
+    assert_eq!(
+        response.message.content,
+        vec![
+            AssistantPart::Reasoning {
+                text: "The user wants the tides in Brest. I should call the tide tool.".into(),
+                signature: Some(
+                    "EqQBCkgIBxABGAIiQHt3GmZbQ1Jp8sV2Xk6nYc4TfR9wLd0Ae5Hs7Uq1Io3Kb8Nz2Mv6Pj4Cx9Gy5Rt0Wl1Sd3Fh7Ja=="
+                        .into()
+                ),
+                signed_by: anthropic.clone(),
+            },
+            AssistantPart::RedactedReasoning {
+                data: REDACTED_DATA.into(),
+                signed_by: anthropic,
+            },
+            AssistantPart::Text {
+                text: "Let me look that up.".into()
+            },
+        ]
+    );
+    assert_eq!(
+        response.message.tool_calls,
+        vec![ToolCall::new(
+            "toolu_01Vx4Np7Rk2Wq9Lc5Tb8Hm3J",
+            "get_tide_times",
+            r#"{"date":"2026-03-14","harbor":"Brest"}"#
+        )]
+    );
+    assert_eq!(response.finish_reason, FinishReason::ToolCalls);
+    // Opaque data is not reasoning text.
+    assert_eq!(
+        response.message.reasoning_content().as_deref(),
+        Some("The user wants the tides in Brest. I should call the tide tool.")
+    );
+}
+
+/// The stream of the same answer yields the redacted block as one `ReasoningRedacted`
+/// event in its place, and collects to exactly the complete response.
+#[tokio::test]
+async fn messages_stream_redacted_thinking_sse_collects_to_the_complete_response() {
+    let body = fixture("messages-stream-redacted-thinking.sse");
+    let events: Vec<ChatEvent> = all_items(&body, None)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let signature = events
+        .iter()
+        .position(|e| matches!(e, ChatEvent::ReasoningSignature { .. }))
+        .unwrap();
+    assert_eq!(
+        events[signature + 1],
+        ChatEvent::ReasoningRedacted {
+            data: REDACTED_DATA.into()
+        }
+    );
+    assert_eq!(events[signature + 2], ChatEvent::text("Let me look"));
+
+    let streamed = collect(&body, None).await.unwrap();
+    let wire: MessagesResponse =
+        serde_json::from_str(&fixture("messages-redacted-thinking.json")).unwrap();
+    // The meta `collect` gives every stream.
+    let complete = decode_response(
+        wire,
+        None,
+        ReplyMeta::for_provider("anthropic", "http://127.0.0.1:1"),
+    );
+    assert_eq!(streamed, complete);
+}
+
 #[tokio::test]
 async fn messages_stream_text_sse() {
     let items = all_items(&fixture("messages-stream-text.sse"), None).await;

@@ -12,7 +12,7 @@ use serde_json::json;
 use tollgate_anthropic::{AnthropicClient, AnthropicConfig, StructuredOutputMode};
 use tollgate_core::{
     AssistantMessage, AssistantPart, ChatEvent, ChatReply, ChatRequest, ChatResponse, Client,
-    ErrorKind, FinishReason, Message, ResponseFormat, Tool, ToolCall, Usage,
+    ErrorKind, FinishReason, Message, ReasoningEffort, ResponseFormat, Tool, ToolCall, Usage,
 };
 use tollgate_http::ClientSettings;
 use tollgate_testkit::scenario::{
@@ -280,6 +280,63 @@ async fn a_tool_loop_begun_on_another_provider_is_accepted() {
         body["messages"][2]["content"][1]["tool_use_id"],
         body["messages"][1]["content"][1]["id"]
     );
+}
+
+/// A tool loop with extended thinking through the client, complete and streamed: an
+/// answer with a `redacted_thinking` block collects to the same response both ways, and
+/// the next request sends the `thinking` and `redacted_thinking` blocks back unchanged
+/// and in order, as Anthropic requires to continue the loop.
+#[tokio::test]
+async fn a_tool_loop_with_redacted_thinking_echoes_every_thinking_block() {
+    let complete: serde_json::Value =
+        serde_json::from_str(&fixture("messages-redacted-thinking.json")).unwrap();
+    let server = FakeServer::anthropic().await;
+    let client = client(&server);
+    let first = ChatRequest::new(MODEL)
+        .user("When is high tide in Brest on 2026-03-14?")
+        .tool(Tool::new("get_tide_times", json!({"type": "object"})))
+        .reasoning_effort(ReasoningEffort::Low);
+
+    let mut answers = Vec::new();
+    for stream in [false, true] {
+        server.push(if stream {
+            Reply::sse(fixture("messages-stream-redacted-thinking.sse"))
+        } else {
+            Reply::json(complete.clone())
+        });
+        let answer = client
+            .call(first.clone().streaming(stream))
+            .await
+            .unwrap()
+            .into_response()
+            .await
+            .unwrap();
+        answers.push(answer);
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "complete and streamed answers differ"
+    );
+    let answer = answers.pop().unwrap();
+    assert!(matches!(
+        &answer.message.content[1],
+        AssistantPart::RedactedReasoning { signed_by: Some(by), .. } if by == "anthropic"
+    ));
+
+    server.push(Scenario::text(["High tide is at 06:12."]).reply(Flavor::Anthropic, false));
+    let call_id = answer.message.tool_calls[0].id.clone();
+    let next = first.message(answer.message).message(Message::tool_result(
+        call_id,
+        "get_tide_times",
+        "06:12",
+    ));
+    let response = client.chat(next).await.unwrap();
+    assert_eq!(response.text(), "High tide is at 06:12.");
+
+    // Exactly the blocks Anthropic sent, in its order (`input` re-encoded as an object).
+    let sent = server.last_request().unwrap().json();
+    assert_eq!(sent["messages"][1]["role"], "assistant");
+    assert_eq!(sent["messages"][1]["content"], complete["content"]);
 }
 
 #[tokio::test]

@@ -128,6 +128,10 @@ async fn thinking_deltas_become_reasoning_with_its_signature() {
             ChatEvent::ReasoningSignature {
                 signature: "EqQBCgIYAhIM".into()
             },
+            // The `redacted_thinking` block, whole, in its place.
+            ChatEvent::ReasoningRedacted {
+                data: "opaque".into()
+            },
             ChatEvent::text("High tide at 06:12."),
             ChatEvent::Usage(Usage {
                 output_tokens: 57,
@@ -146,6 +150,10 @@ async fn thinking_deltas_become_reasoning_with_its_signature() {
             AssistantPart::Reasoning {
                 text: "Tides follow the moon.".into(),
                 signature: Some("EqQBCgIYAhIM".into()),
+                signed_by: Some("anthropic".into()),
+            },
+            AssistantPart::RedactedReasoning {
+                data: "opaque".into(),
                 signed_by: Some("anthropic".into()),
             },
             AssistantPart::Text {
@@ -366,11 +374,12 @@ proptest! {
     #[test]
     fn any_split_of_the_bytes_gives_the_same_response(
         cuts in proptest::collection::vec(0usize..10_000, 0..24),
-        which in 0usize..3,
+        which in 0usize..4,
     ) {
         let body = match which {
             0 => fixture("messages-stream-text.sse"),
             1 => fixture("messages-stream-tool-use.sse"),
+            2 => fixture("messages-stream-redacted-thinking.sse"),
             _ => thinking_body().replace('\n', "\r\n"),
         };
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();

@@ -148,16 +148,12 @@ impl HttpClient {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidRequest`] for a [`Proxy::Url`] that is not an http(s) URL;
+    /// [`ErrorKind::InvalidRequest`] for a [`Proxy::Url`] that is not an absolute `http://`
+    /// URL (an `https://` proxy is not supported);
     /// [`ErrorKind::Transport`] if the platform's certificate verifier cannot be set up.
     pub fn new(settings: &ClientSettings) -> Result<Self, Error> {
         if let Proxy::Url(url) = &settings.proxy {
-            crate::endpoint("proxy", url.expose()).map_err(|_| {
-                Error::new(
-                    ErrorKind::InvalidRequest,
-                    "the proxy URL is not an absolute http:// or https:// URL",
-                )
-            })?;
+            check_proxy_url(url)?;
         }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
@@ -235,6 +231,24 @@ impl HttpClient {
         self.client.request(request).await
     }
 }
+
+/// Refuses a [`Proxy::Url`] the client could not use, without quoting it (it may carry
+/// credentials): one that is not an absolute URL, or an `https://` one.
+fn check_proxy_url(url: &Secret) -> Result<(), Error> {
+    let invalid = |message: &str| Err(Error::new(ErrorKind::InvalidRequest, message.to_owned()));
+    let Ok(uri) = crate::endpoint("proxy", url.expose()) else {
+        return invalid("the proxy URL is not an absolute http://host:port URL");
+    };
+    if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+        return invalid(HTTPS_PROXY_UNSUPPORTED);
+    }
+    Ok(())
+}
+
+/// Why an `https://` proxy is refused, and what to use instead.
+pub(crate) const HTTPS_PROXY_UNSUPPORTED: &str = "https:// proxies (TLS to the proxy itself) \
+     are not supported: give the proxy as http://host:port; https endpoints are still \
+     reached through it in a CONNECT tunnel, with TLS end to end";
 
 const USER_AGENT_VALUE: &str = concat!("tollgate/", env!("CARGO_PKG_VERSION"));
 

@@ -54,6 +54,16 @@ impl tower::Service<Uri> for ProxyConnector {
                 let io = http.oneshot(dst).await?;
                 return Ok(Conn { io, proxied: false });
             };
+            // Only an environment variable can name one here (`HttpClient::new` refuses
+            // an explicit one); speaking plain HTTP to a TLS port would fail obscurely.
+            if intercept.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+                return Err(format!(
+                    "the environment's proxy (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) is an \
+                     {}",
+                    crate::client::HTTPS_PROXY_UNSUPPORTED
+                )
+                .into());
+            }
             if dst.scheme() == Some(&http::uri::Scheme::HTTPS) {
                 let mut tunnel = Tunnel::new(intercept.uri().clone(), http);
                 if let Some(auth) = intercept.basic_auth() {
@@ -119,5 +129,32 @@ impl Write for Conn {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tower::Service;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_https_proxy_from_the_environment_fails_naming_the_fix() {
+        // What `Matcher::from_env` builds for `HTTPS_PROXY=https://…` (tests must not set
+        // the process environment, so the matcher is built directly).
+        let matcher = Matcher::builder()
+            .all("https://user:s3cret@127.0.0.1:9")
+            .build();
+        let mut connector = ProxyConnector::new(HttpConnector::new(), Some(Arc::new(matcher)));
+        let Err(err) = connector
+            .call(Uri::from_static("https://api.openai.com/"))
+            .await
+        else {
+            panic!("an https proxy must not be used");
+        };
+        let message = err.to_string();
+        assert!(message.contains("HTTPS_PROXY"), "{message}");
+        assert!(message.contains("http://host:port"), "{message}");
+        assert!(!message.contains("s3cret"), "{message}");
     }
 }

@@ -436,6 +436,27 @@ mod tests {
         assert!(!format!("{client:?}").contains("s3cret"));
     }
 
+    #[test]
+    fn https_proxies_are_refused_with_the_fix() {
+        // The client cannot speak TLS to a proxy: refused when built, not at the first
+        // request with an obscure handshake error.
+        let settings = ClientSettings {
+            proxy: Proxy::Url(Secret::new("https://u:s3cret@proxy.corp.example:3128")),
+            ..ClientSettings::default()
+        };
+        let err = HttpClient::new(&settings).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        let text = format!("{err} {err:?}");
+        assert!(
+            text.contains("give the proxy as http://host:port"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("s3cret") && !text.contains("corp.example"),
+            "{text}"
+        );
+    }
+
     fn unreachable_failure() -> Error {
         Error::new(ErrorKind::Server, "a failure mapping that must not run")
     }

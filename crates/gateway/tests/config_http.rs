@@ -444,3 +444,30 @@ fn a_state_builds_with_http_settings_and_hides_the_password() {
     let shown = format!("{state:?} {:?}", state.routes);
     assert!(!shown.contains(PASSWORD), "the password leaked: {shown}");
 }
+
+#[test]
+fn a_literal_proxy_password_is_warned_about_without_being_shown() {
+    let config = accept(&format!(
+        r#"
+[http]
+proxy = "http://bob:{PASSWORD}@proxy.corp.example:3128"
+
+[deployments.a]
+provider = "openai"
+model = "gpt-4o-mini"
+
+[deployments.b]
+provider = "openai"
+model = "gpt-4o-mini"
+http = {{ proxy = "http://bob:${{PROXY_PASSWORD}}@proxy.corp.example:3128" }}
+"#
+    ));
+    let warnings = config.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let warning = &warnings[0];
+    assert_eq!(warning.path, "http.proxy");
+    let text = format!("{warning:?}");
+    assert!(text.contains("literal password"), "{text}");
+    assert!(text.contains("${PROXY_PASSWORD}"), "the fix: {text}");
+    assert!(!text.contains(PASSWORD), "{text}");
+}

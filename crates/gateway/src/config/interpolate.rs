@@ -226,6 +226,47 @@ impl SecretString {
         }
     }
 
+    /// Whether the template, read as a URL (`scheme://user:password@host…`), holds a
+    /// password written out in the file rather than only `${…}` references: literal text
+    /// (or a variable's default) between the user's `:` and the `@`.
+    pub fn has_literal_password(&self) -> bool {
+        let Ok(pieces) = pieces(&self.0) else {
+            return false;
+        };
+        // Only literal text can hold the URL's delimiters; variables are opaque.
+        let mut seen_scheme = false;
+        let mut in_password = false;
+        let mut literal = false;
+        for piece in &pieces {
+            match piece {
+                Piece::Text(text) => {
+                    let mut rest = *text;
+                    if !seen_scheme {
+                        let Some((_, after)) = rest.split_once("://") else {
+                            continue;
+                        };
+                        seen_scheme = true;
+                        rest = after;
+                    }
+                    for c in rest.chars() {
+                        match c {
+                            '@' => return in_password && literal,
+                            '/' | '?' | '#' => return false,
+                            ':' if !in_password => in_password = true,
+                            _ if in_password => literal = true,
+                            _ => {}
+                        }
+                    }
+                }
+                Piece::Dollar => literal |= in_password,
+                Piece::Var { default, .. } => {
+                    literal |= in_password && default.is_some_and(|d| !d.is_empty());
+                }
+            }
+        }
+        false
+    }
+
     /// The variables the template references.
     pub fn variables(&self) -> Vec<String> {
         variables(&self.0)
@@ -357,5 +398,31 @@ mod tests {
         assert!(!SecretString::new("${A}").has_literal());
         assert!(SecretString::new("sk").has_literal());
         assert!(SecretString::new("${A:-sk}").has_literal());
+    }
+
+    #[test]
+    fn literal_passwords_in_urls_are_told_from_references() {
+        for literal in [
+            "http://bob:hunter2@proxy:3128",
+            "http://${USER}:hunter2@proxy:3128",
+            "http://bob:${PASS:-hunter2}@proxy:3128",
+            "http://bob:pre${PASS}@proxy",
+        ] {
+            assert!(
+                SecretString::new(literal).has_literal_password(),
+                "{literal}"
+            );
+        }
+        for clean in [
+            "http://proxy.corp.example:3128",
+            "http://bob@proxy:3128",
+            "http://${USER}:${PASS}@proxy:3128",
+            "http://bob:${PASS}@proxy:3128",
+            "${HTTPS_PROXY_FOR_LLMS:-none}",
+            "none",
+            "http://proxy:3128/a:b@c",
+        ] {
+            assert!(!SecretString::new(clean).has_literal_password(), "{clean}");
+        }
     }
 }

@@ -664,6 +664,29 @@ pub(crate) fn warnings(config: &Config) -> Vec<Problem> {
             );
         }
     }
+    let proxies = std::iter::once((at!["http", "proxy"], &config.http)).chain(
+        config.deployments.iter().filter_map(|(name, d)| {
+            Some((at!["deployments", name, "http", "proxy"], d.http.as_ref()?))
+        }),
+    );
+    for (path, http) in proxies {
+        if http
+            .proxy
+            .as_ref()
+            .is_some_and(|p| p.has_literal_password())
+        {
+            let path = dotted(&path);
+            out.push(
+                Problem::new(
+                    path.clone(),
+                    format!("`{path}` has a literal password in the config file"),
+                )
+                .fix(
+                    "move it to an environment variable: proxy = \"http://user:${PROXY_PASSWORD}@host:port\"",
+                ),
+            );
+        }
+    }
     for (i, key) in config.keys.iter().enumerate() {
         if key.value.as_ref().is_some_and(|k| k.has_literal()) {
             out.push(

@@ -20,6 +20,7 @@ pub mod error;
 pub mod event;
 pub mod message;
 pub mod pricing;
+pub mod rate_limits;
 pub mod request;
 pub mod response;
 pub mod retry_after;
@@ -39,6 +40,7 @@ pub use message::{
     AssistantMessage, AssistantPart, Image, ImageSource, Message, SystemMessage, ToolCall,
     ToolMessage, UserMessage, UserPart,
 };
+pub use rate_limits::{Quota, RateLimits};
 pub use request::{ChatRequest, ReasoningEffort, ResponseFormat, Tool, ToolChoice};
 pub use response::{Attempt, ChatResponse, FinishReason, ReplyMeta};
 pub use secret::Secret;

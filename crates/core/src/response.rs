@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::Error;
 use crate::message::AssistantMessage;
+use crate::rate_limits::RateLimits;
 use crate::usage::Usage;
 
 /// A complete answer from a model.
@@ -100,8 +101,9 @@ impl<'de> Deserialize<'de> for FinishReason {
 /// Facts about who produced a reply: the provider that answered and, behind a router,
 /// the route, the deployment and every attempt made on the way.
 ///
-/// Provider clients fill `provider`, `server_address` and `server_port`; routers fill
-/// `route`, `deployment` and `attempts`. Telemetry and the gateway read all of it.
+/// Provider clients fill `provider`, `server_address`, `server_port` and `rate_limits`;
+/// routers fill `route`, `deployment` and `attempts`. Telemetry and the gateway read all
+/// of it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReplyMeta {
     /// The provider that answered, as the OpenTelemetry GenAI `gen_ai.provider.name`
@@ -123,6 +125,11 @@ pub struct ReplyMeta {
     /// Every attempt that failed before the one that answered, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_attempts: Vec<Attempt>,
+    /// The quota the provider reported left on this answer's response headers, when it
+    /// sent any (OpenAI and compatibles, Anthropic); routers use it to keep traffic away
+    /// from a deployment until its limit resets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<RateLimits>,
 }
 
 impl ReplyMeta {

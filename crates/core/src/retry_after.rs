@@ -86,7 +86,8 @@ pub fn parse_go_duration(text: &str) -> Option<Duration> {
         total += number * seconds_per_unit;
         rest = &rest[unit_len..];
     }
-    total.is_finite().then(|| Duration::from_secs_f64(total))
+    // `try_from`: a value too large for a `Duration` is unreadable, not a panic.
+    Duration::try_from_secs_f64(total).ok()
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

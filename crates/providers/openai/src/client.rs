@@ -189,10 +189,12 @@ impl Inner {
         })
         .await?;
         let model = std::mem::take(&mut request.model);
+        let mut meta = self.meta.clone();
+        meta.rate_limits = crate::rate_limits::from_headers(response.headers());
         if !stream || is_json(response.headers()) {
             // A server that ignores `stream: true` and answers JSON is still understood.
             let body = tollgate_http::read_limited(provider, response, MAX_RESPONSE_BODY).await?;
-            let response = decode::response(&body, &model, errors, self.meta.clone())?;
+            let response = decode::response(&body, &model, errors, meta)?;
             return Ok(if stream {
                 ChatReply::Stream(ChatStream::from_response(response))
             } else {
@@ -201,7 +203,7 @@ impl Inner {
         }
         let sse = tollgate_http::sse(provider, response);
         let events = ChatEvents::new(sse, Arc::clone(errors), model);
-        let stream = ChatStream::begin(self.meta.clone(), events).await?;
+        let stream = ChatStream::begin(meta, events).await?;
         Ok(ChatReply::Stream(stream))
     }
 }

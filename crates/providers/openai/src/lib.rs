@@ -108,6 +108,12 @@
 //! retryable; `context_length_exceeded` is `ContextLengthExceeded` whatever the status.
 //! Error messages quote the provider's message with the API key redacted.
 //!
+//! # Rate limits
+//!
+//! Every successful answer's `x-ratelimit-remaining-*` / `x-ratelimit-reset-*` headers
+//! (complete and streamed: they arrive before the stream) become
+//! [`ReplyMeta::rate_limits`](tollgate_core::ReplyMeta::rate_limits); see [`rate_limits`].
+//!
 //! # Not supported
 //!
 //! `n > 1` (only choice 0 is read), audio input and output, file parts, logprobs,
@@ -121,6 +127,7 @@ pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod presets;
+pub mod rate_limits;
 pub mod stream;
 pub mod wire;
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde_json::json;
 use tollgate_core::{
-    ChatEvent, ChatReply, ChatRequest, ChatStream, Client, Error, ErrorKind, FinishReason, Usage,
+    ChatEvent, ChatReply, ChatRequest, ChatStream, Client, Error, ErrorKind, FinishReason, Quota,
+    RateLimits, Usage,
 };
 use tollgate_openai::{OpenAiClient, OpenAiConfig, Preset, Quirks, encode};
 use tollgate_testkit::{FakeServer, Reply};
@@ -676,4 +677,72 @@ async fn the_configured_http_settings_are_the_ones_used() {
         head.starts_with("POST http://models.invalid:8000/v1/chat/completions HTTP/1.1\r\n"),
         "{head}"
     );
+}
+
+fn with_rate_limit_headers(reply: Reply) -> Reply {
+    reply
+        .with_header("x-ratelimit-limit-requests", "500")
+        .with_header("x-ratelimit-remaining-requests", "0")
+        .with_header("x-ratelimit-reset-requests", "59.5s")
+        .with_header("x-ratelimit-remaining-tokens", "1200")
+        .with_header("x-ratelimit-reset-tokens", "1h2m3s")
+}
+
+fn expected_rate_limits() -> RateLimits {
+    RateLimits {
+        requests: Some(Quota {
+            remaining: 0,
+            resets_in: Some(Duration::from_millis(59_500)),
+        }),
+        tokens: Some(Quota {
+            remaining: 1200,
+            resets_in: Some(Duration::from_secs(3723)),
+        }),
+    }
+}
+
+#[tokio::test]
+async fn a_complete_reply_carries_the_rate_limits_its_headers_report() {
+    let server = FakeServer::openai().await;
+    server.push(with_rate_limit_headers(Reply::json(
+        serde_json::from_str(&data("openai/chat-text.json")).unwrap(),
+    )));
+    let reply = call(
+        &client_for(&server),
+        ChatRequest::new("gpt-4o-mini").user("Hi"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.meta().rate_limits, Some(expected_rate_limits()));
+}
+
+#[tokio::test]
+async fn a_streamed_reply_carries_the_rate_limits_its_headers_report() {
+    let server = FakeServer::openai().await;
+    server.push(with_rate_limit_headers(Reply::sse(text_sse())));
+    let stream = stream(
+        &client_for(&server),
+        ChatRequest::new("gpt-4o-mini").user("Hi"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stream.meta().rate_limits, Some(expected_rate_limits()));
+    let response = stream.collect().await.unwrap();
+    assert_eq!(response.meta.rate_limits, Some(expected_rate_limits()));
+}
+
+#[tokio::test]
+async fn a_reply_without_rate_limit_headers_carries_no_snapshot() {
+    let server = FakeServer::openai().await;
+    server.push(
+        Reply::json(serde_json::from_str(&data("openai/chat-text.json")).unwrap())
+            .with_header("x-ratelimit-remaining-requests", "plenty"),
+    );
+    let reply = call(
+        &client_for(&server),
+        ChatRequest::new("gpt-4o-mini").user("Hi"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.meta().rate_limits, None);
 }

@@ -140,16 +140,18 @@ impl AnthropicClient {
             from_http_failure(&failure, key.expose())
         })
         .await?;
+        let mut meta = inner.meta.clone();
+        meta.rate_limits = crate::rate_limits::from_headers(response.headers());
         if request.stream {
             let events = ChatEvents::new(tollgate_http::sse(PROVIDER, response), answer_tool, key);
-            let stream = ChatStream::begin(inner.meta.clone(), events).await?;
+            let stream = ChatStream::begin(meta, events).await?;
             Ok(ChatReply::Stream(stream))
         } else {
             let wire: MessagesResponse = tollgate_http::read_json(PROVIDER, response).await?;
             Ok(ChatReply::Complete(decode_response(
                 wire,
                 answer_tool.as_deref(),
-                inner.meta.clone(),
+                meta,
             )))
         }
     }

@@ -104,6 +104,10 @@
 //! - Streams hold `message_start`'s `Start` until the first content event, so an
 //!   `event: error` before any content fails the call itself; after content it is an
 //!   `Err` item; a stream cut before `message_stop` ends with an `Err` item.
+//! - Rate limits: every successful answer's `anthropic-ratelimit-*-{remaining,reset}`
+//!   headers (complete and streamed: they arrive before the stream) become
+//!   [`ReplyMeta::rate_limits`](tollgate_core::ReplyMeta::rate_limits); see
+//!   [`rate_limits`].
 //!
 //! **Errors** (details in [`error`]): `error.type` decides the kind (529
 //! `overloaded_error` → `Overloaded`, `billing_error` → `QuotaExhausted`, 413 →
@@ -117,6 +121,7 @@ pub mod config;
 pub mod decode;
 pub mod encode;
 pub mod error;
+pub mod rate_limits;
 pub mod stream;
 pub mod wire;
 

@@ -628,3 +628,77 @@ async fn the_service_is_usable_through_tower() {
     };
     assert_eq!(message.text_content(), "ok");
 }
+
+/// Rate-limit headers as Anthropic sends them on a 200, resetting well after now.
+fn with_rate_limit_headers(reply: Reply) -> Reply {
+    reply
+        .with_header("anthropic-ratelimit-requests-limit", "50")
+        .with_header("anthropic-ratelimit-requests-remaining", "0")
+        .with_header("anthropic-ratelimit-requests-reset", "2999-01-01T00:00:00Z")
+        .with_header("anthropic-ratelimit-tokens-remaining", "9000")
+        .with_header("anthropic-ratelimit-tokens-reset", "2999-01-01T00:00:00Z")
+        .with_header("anthropic-ratelimit-input-tokens-remaining", "5000")
+        .with_header(
+            "anthropic-ratelimit-input-tokens-reset",
+            "2999-01-01T00:00:00Z",
+        )
+        .with_header("anthropic-ratelimit-output-tokens-remaining", "700")
+        .with_header(
+            "anthropic-ratelimit-output-tokens-reset",
+            "2000-01-01T00:00:00Z",
+        )
+}
+
+fn assert_reported(meta: &tollgate_core::ReplyMeta) {
+    let limits = meta.rate_limits.expect("a rate-limit snapshot");
+    let requests = limits.requests.unwrap();
+    assert_eq!(requests.remaining, 0);
+    assert!(requests.resets_in.unwrap() > Duration::from_secs(3600));
+    // Output tokens are the tightest; their reset has passed.
+    assert_eq!(
+        limits.tokens,
+        Some(tollgate_core::Quota {
+            remaining: 700,
+            resets_in: Some(Duration::ZERO)
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_complete_reply_carries_the_rate_limits_its_headers_report() {
+    let server = FakeServer::anthropic().await;
+    server.push(with_rate_limit_headers(
+        Scenario::text(["Hi."]).reply(Flavor::Anthropic, false),
+    ));
+    let response = client(&server)
+        .chat(ChatRequest::new(MODEL).user("Hi"))
+        .await
+        .unwrap();
+    assert_reported(&response.meta);
+}
+
+#[tokio::test]
+async fn a_streamed_reply_carries_the_rate_limits_its_headers_report() {
+    let server = FakeServer::anthropic().await;
+    server.push(with_rate_limit_headers(
+        Scenario::text(["Hi", " there."]).reply(Flavor::Anthropic, true),
+    ));
+    let stream = client(&server)
+        .stream(ChatRequest::new(MODEL).user("Hi"))
+        .await
+        .unwrap();
+    assert_reported(stream.meta());
+    let response = stream.collect().await.unwrap();
+    assert_reported(&response.meta);
+}
+
+#[tokio::test]
+async fn a_reply_without_rate_limit_headers_carries_no_snapshot() {
+    let server = FakeServer::anthropic().await;
+    server.push(Scenario::text(["Hi."]).reply(Flavor::Anthropic, false));
+    let response = client(&server)
+        .chat(ChatRequest::new(MODEL).user("Hi"))
+        .await
+        .unwrap();
+    assert_eq!(response.meta.rate_limits, None);
+}

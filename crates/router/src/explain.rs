@@ -30,7 +30,8 @@ pub enum Reason {
     },
     /// Its circuit is open, it is cooling down, or its probe is running.
     Unavailable(Unavailable),
-    /// Admitting the request would break its rpm or tpm limit.
+    /// Admitting the request would break its rpm or tpm limit, or exceed the quota its
+    /// provider reported left.
     OverLimit(OverLimit),
     /// It was tried and failed (the last failure, and how many attempts failed).
     Failed {

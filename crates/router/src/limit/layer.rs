@@ -12,8 +12,10 @@ use tower::{Layer, Service};
 use super::RateLimiter;
 
 /// Counts each request against `rpm`/`tpm` before calling the service; a request that
-/// would exceed them fails at once with [`ErrorKind::RateLimited`] and a `retry_after`
-/// (when it will fit), without reaching the provider. Clones share one [`RateLimiter`].
+/// would exceed them — or the quota the provider reported left on an earlier reply
+/// ([`RateLimiter::observe`]) — fails at once with [`ErrorKind::RateLimited`] and a
+/// `retry_after` (when it will fit), without reaching the provider. Clones share one
+/// [`RateLimiter`].
 #[derive(Debug, Clone)]
 pub struct RateLimitLayer {
     limiter: Arc<RateLimiter>,
@@ -86,6 +88,12 @@ where
             }
             return Box::pin(std::future::ready(Err(error)));
         }
-        Box::pin(self.inner.call(request))
+        let limiter = Arc::clone(&self.limiter);
+        let call = self.inner.call(request);
+        Box::pin(async move {
+            let reply = call.await?;
+            limiter.observe(reply.meta().rate_limits.as_ref(), Instant::now());
+            Ok(reply)
+        })
     }
 }

@@ -471,6 +471,8 @@ impl Request {
         let slot = &inner.slots[step.idx];
         match result {
             Ok(reply) => {
+                slot.limiter
+                    .observe(reply.meta().rate_limits.as_ref(), Instant::now());
                 let in_flight = permit.succeed(latency);
                 let mut reply = bound_stream(reply, stream_bound, Some(Box::new(in_flight)));
                 let meta = reply.meta_mut();

@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tollgate_core::{
     AssistantMessage, AttemptContext, ChatEvent, ChatReply, ChatRequest, ChatResponse, ChatStream,
-    Error, ErrorKind, FinishReason, ReplyMeta, boxed,
+    Error, ErrorKind, FinishReason, RateLimits, ReplyMeta, boxed,
 };
 use tollgate_router::{Deployment, DeploymentFacts};
 use tower::Service;
@@ -39,6 +39,9 @@ pub enum Outcome {
     Stream(Vec<(Duration, Result<ChatEvent, Error>)>),
     /// Never answers.
     Hang,
+    /// Answers `text` at once (streamed if asked), its reply's meta carrying `limits`
+    /// as a provider's rate-limit headers would.
+    Reporting { text: String, limits: RateLimits },
 }
 
 impl Outcome {
@@ -67,6 +70,13 @@ impl Outcome {
         Self::Fail {
             after,
             error: Error::new(kind, "scripted failure").with_provider("fake"),
+        }
+    }
+
+    pub fn reporting(text: &str, limits: RateLimits) -> Self {
+        Self::Reporting {
+            text: text.to_owned(),
+            limits,
         }
     }
 
@@ -188,9 +198,10 @@ impl Drop for CallGuard {
     }
 }
 
-fn meta(name: &str) -> ReplyMeta {
+fn meta(name: &str, rate_limits: Option<RateLimits>) -> ReplyMeta {
     ReplyMeta {
         provider: name.to_owned(),
+        rate_limits,
         ..ReplyMeta::default()
     }
 }
@@ -239,6 +250,10 @@ impl Service<ChatRequest> for Fake {
             done: false,
         };
         let name = inner.name.clone();
+        let (outcome, limits) = match outcome {
+            Outcome::Reporting { text, limits } => (Outcome::answer(&text), Some(limits)),
+            outcome => (outcome, None),
+        };
         Box::pin(async move {
             match outcome {
                 Outcome::Hang => {
@@ -260,7 +275,7 @@ impl Service<ChatRequest> for Fake {
                         finish_reason: FinishReason::Stop,
                         provider_finish_reason: None,
                         usage: None,
-                        meta: meta(&name),
+                        meta: meta(&name, limits),
                     }))
                 }
                 Outcome::Answer { after, text } => {
@@ -269,9 +284,10 @@ impl Service<ChatRequest> for Fake {
                         (Duration::ZERO, Ok(ChatEvent::text(text))),
                         (Duration::ZERO, Ok(finish())),
                     ];
-                    stream_reply(&name, guard, items).await
+                    stream_reply(&name, limits, guard, items).await
                 }
-                Outcome::Stream(items) => stream_reply(&name, guard, items).await,
+                Outcome::Stream(items) => stream_reply(&name, None, guard, items).await,
+                Outcome::Reporting { .. } => unreachable!("turned into an answer above"),
             }
         })
     }
@@ -279,6 +295,7 @@ impl Service<ChatRequest> for Fake {
 
 async fn stream_reply(
     name: &str,
+    limits: Option<RateLimits>,
     guard: CallGuard,
     items: Vec<(Duration, Result<ChatEvent, Error>)>,
 ) -> Result<ChatReply, Error> {
@@ -299,7 +316,7 @@ async fn stream_reply(
                 }
             }
         });
-    ChatStream::begin(meta(name), events)
+    ChatStream::begin(meta(name, limits), events)
         .await
         .map(ChatReply::Stream)
 }

@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use http::{HeaderMap, HeaderName};
 use serde::{Deserialize, Serialize};
 
 /// The quota a provider reported left, per dimension, as of the answer that carried it.
@@ -53,6 +54,37 @@ pub struct Quota {
 }
 
 impl Quota {
+    /// The quota one limit's pair of response headers report: `remaining` read as a
+    /// count, `reset` read by `parse_reset` (each provider writes resets its own way).
+    /// `None` when `remaining` is absent or not a non-negative integer; an unreadable
+    /// reset is `resets_in: None`. Nothing here fails or allocates.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use http::{HeaderMap, HeaderName};
+    /// use tollgate_core::Quota;
+    ///
+    /// let (left, reset) = (HeaderName::from_static("x-left"), HeaderName::from_static("x-reset"));
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(&left, "7".parse().unwrap());
+    /// headers.insert(&reset, "30".parse().unwrap());
+    /// let seconds = |text: &str| text.parse().ok().map(Duration::from_secs);
+    /// let quota = Quota::from_headers(&headers, &left, &reset, seconds).unwrap();
+    /// assert_eq!(quota, Quota { remaining: 7, resets_in: Some(Duration::from_secs(30)) });
+    /// ```
+    pub fn from_headers(
+        headers: &HeaderMap,
+        remaining: &HeaderName,
+        reset: &HeaderName,
+        parse_reset: impl FnOnce(&str) -> Option<Duration>,
+    ) -> Option<Self> {
+        let text = |name| headers.get(name)?.to_str().ok().map(str::trim);
+        Some(Self {
+            remaining: text(remaining)?.parse().ok()?,
+            resets_in: text(reset).and_then(parse_reset),
+        })
+    }
+
     /// The more constraining of two quotas: fewer remaining, or on a tie the one that
     /// resets later (an unknown reset counts as sooner than any known one).
     ///

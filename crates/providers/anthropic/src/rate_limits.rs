@@ -70,18 +70,10 @@ fn quota(
     (remaining, reset): &(HeaderName, HeaderName),
     now: SystemTime,
 ) -> Option<Quota> {
-    let remaining = header(headers, remaining)?.parse().ok()?;
-    let resets_in = header(headers, reset)
-        .and_then(parse_rfc3339)
-        .map(|at| at.duration_since(now).unwrap_or(Duration::ZERO));
-    Some(Quota {
-        remaining,
-        resets_in,
+    Quota::from_headers(headers, remaining, reset, |text| {
+        let at = parse_rfc3339(text)?;
+        Some(at.duration_since(now).unwrap_or(Duration::ZERO))
     })
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
-    headers.get(name)?.to_str().ok().map(str::trim)
 }
 
 #[cfg(test)]

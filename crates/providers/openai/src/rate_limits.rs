@@ -42,16 +42,7 @@ pub fn from_headers(headers: &HeaderMap) -> Option<RateLimits> {
 }
 
 fn quota(headers: &HeaderMap, remaining: &HeaderName, reset: &HeaderName) -> Option<Quota> {
-    let remaining = header(headers, remaining)?.parse().ok()?;
-    let resets_in = header(headers, reset).and_then(parse_go_duration);
-    Some(Quota {
-        remaining,
-        resets_in,
-    })
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
-    headers.get(name)?.to_str().ok().map(str::trim)
+    Quota::from_headers(headers, remaining, reset, parse_go_duration)
 }
 
 #[cfg(test)]

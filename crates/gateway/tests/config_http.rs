@@ -4,22 +4,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::HashMap;
+mod support;
+
 use std::time::Duration;
 
 use tollgate_gateway::config::{self, Config, ConfigError, Location, Problem};
 use tollgate_http::{ClientSettings, Proxy};
 
+use support::env;
+
 /// In every config below that carries credentials; it must never be printed.
 const PASSWORD: &str = "s3cret-PW";
-
-fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    move |name| map.get(name).cloned()
-}
 
 fn keys() -> impl Fn(&str) -> Option<String> {
     env(&[

@@ -3,17 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::HashMap;
+mod support;
 
 use tollgate_gateway::config::{self, ConfigError, Location, Problem};
 
-fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    move |name| map.get(name).cloned()
-}
+use support::env;
 
 fn keys() -> impl Fn(&str) -> Option<String> {
     env(&[

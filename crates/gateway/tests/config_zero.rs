@@ -2,19 +2,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::collections::HashMap;
 
 use tollgate_catalog::Catalog;
 use tollgate_core::{ChatRequest, Client};
 use tollgate_gateway::config::{self, ProviderKind, zero};
 
-fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    move |name| map.get(name).cloned()
-}
+use support::env;
 
 #[test]
 fn keys_in_the_environment_become_model_routes_and_convenience_routes() {

@@ -11,7 +11,6 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -31,14 +30,6 @@ use support::*;
 const PASSWORD: &str = "s3cret-PW";
 /// `tollgate:s3cret-PW` in base64.
 const BASIC_CREDENTIALS: &str = "Basic dG9sbGdhdGU6czNjcmV0LVBX";
-
-fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    move |name| map.get(name).cloned()
-}
 
 fn data(file: &str) -> String {
     format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"))

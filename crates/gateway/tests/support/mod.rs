@@ -235,3 +235,13 @@ pub fn echo_service() -> BoxChatService {
         },
     ))
 }
+
+/// An environment for config interpolation and zero-config, from `(name, value)` pairs:
+/// tests never read or set the process's own variables.
+pub fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let map: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |name| map.get(name).cloned()
+}

@@ -1,171 +1,68 @@
 //! Writing a complete [`ChatResponse`] as an OpenAI `chat.completion` object, once,
-//! straight from the core types (borrowed, not copied).
+//! straight from the core types (borrowed, not copied), with the hand-written JSON of
+//! [`super::json`]: the shape is fixed, so its keys are literal text.
 
-use std::fmt;
-
-use serde::Serialize;
-use serde::ser::{SerializeSeq, Serializer};
 use tollgate_core::{AssistantPart, ChatResponse, ToolCall, Usage};
 
-/// OpenAI's `usage` object for a core [`Usage`].
-#[derive(Debug, Serialize)]
-pub struct WireUsage {
-    /// All input tokens (cached included).
-    pub prompt_tokens: u64,
-    /// All output tokens (reasoning included).
-    pub completion_tokens: u64,
-    /// Their sum.
-    pub total_tokens: u64,
-    /// `cached_tokens`, and `cache_write_tokens` (a tollgate extension).
-    pub prompt_tokens_details: PromptDetails,
-    /// `reasoning_tokens`.
-    pub completion_tokens_details: CompletionDetails,
-    /// The cost of the call in USD, when the gateway knows the price (a tollgate
-    /// extension, present only on streamed usage chunks; complete calls report it in
-    /// the `x-tollgate-cost-usd` header).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cost_usd: Option<f64>,
+use super::json;
+
+/// Writes OpenAI's `usage` object for a core [`Usage`]: `prompt_tokens` (all input,
+/// cached included), `completion_tokens` (all output, reasoning included),
+/// `total_tokens`, `prompt_tokens_details` (`cached_tokens`, and `cache_write_tokens`, a
+/// tollgate extension), `completion_tokens_details` (`reasoning_tokens`), and
+/// `cost_usd` in USD when given (a tollgate extension, written only on streamed usage
+/// chunks; complete calls report the cost in the `x-tollgate-cost-usd` header).
+pub fn write_usage(out: &mut Vec<u8>, usage: &Usage, cost_usd: Option<f64>) {
+    out.extend_from_slice(b"{\"prompt_tokens\":");
+    json::uint(out, usage.input_tokens);
+    out.extend_from_slice(b",\"completion_tokens\":");
+    json::uint(out, usage.output_tokens);
+    out.extend_from_slice(b",\"total_tokens\":");
+    json::uint(out, usage.total_tokens());
+    out.extend_from_slice(b",\"prompt_tokens_details\":{\"cached_tokens\":");
+    json::uint(out, usage.cache_read_tokens);
+    out.extend_from_slice(b",\"cache_write_tokens\":");
+    json::uint(out, usage.cache_write_tokens);
+    out.extend_from_slice(b"},\"completion_tokens_details\":{\"reasoning_tokens\":");
+    json::uint(out, usage.reasoning_tokens);
+    out.push(b'}');
+    if let Some(cost) = cost_usd {
+        out.extend_from_slice(b",\"cost_usd\":");
+        json::float(out, cost);
+    }
+    out.push(b'}');
 }
 
-/// Details of the input tokens.
-#[derive(Debug, Serialize)]
-pub struct PromptDetails {
-    /// Input tokens read from the provider's cache.
-    pub cached_tokens: u64,
-    /// Input tokens written to the provider's cache.
-    pub cache_write_tokens: u64,
+/// The text (or, with `reasoning`, the reasoning) parts of an assistant turn, in order.
+fn texts(parts: &[AssistantPart], reasoning: bool) -> impl Iterator<Item = &str> {
+    parts.iter().filter_map(move |part| match part {
+        AssistantPart::Text { text } if !reasoning => Some(text.as_str()),
+        AssistantPart::Reasoning { text, .. } if reasoning => Some(text.as_str()),
+        _ => None,
+    })
 }
 
-/// Details of the output tokens.
-#[derive(Debug, Serialize)]
-pub struct CompletionDetails {
-    /// Output tokens spent on reasoning.
-    pub reasoning_tokens: u64,
-}
-
-impl WireUsage {
-    /// The OpenAI form of `usage`.
-    pub fn new(usage: &Usage, cost_usd: Option<f64>) -> Self {
-        Self {
-            prompt_tokens: usage.input_tokens,
-            completion_tokens: usage.output_tokens,
-            total_tokens: usage.total_tokens(),
-            prompt_tokens_details: PromptDetails {
-                cached_tokens: usage.cache_read_tokens,
-                cache_write_tokens: usage.cache_write_tokens,
-            },
-            completion_tokens_details: CompletionDetails {
-                reasoning_tokens: usage.reasoning_tokens,
-            },
-            cost_usd,
+/// Writes `tool_calls` as OpenAI's array of function calls (arguments `{}` when empty).
+fn write_tool_calls(out: &mut Vec<u8>, calls: &[ToolCall]) {
+    out.push(b'[');
+    for (position, call) in calls.iter().enumerate() {
+        if position > 0 {
+            out.push(b',');
         }
+        out.extend_from_slice(b"{\"id\":");
+        json::string(out, &call.id);
+        out.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
+        json::string(out, &call.name);
+        out.extend_from_slice(b",\"arguments\":");
+        let arguments = if call.arguments.is_empty() {
+            "{}"
+        } else {
+            &call.arguments
+        };
+        json::string(out, arguments);
+        out.extend_from_slice(b"}}");
     }
-}
-
-/// A `chat.completion` object borrowing from a [`ChatResponse`].
-#[derive(Serialize)]
-struct Completion<'a> {
-    id: &'a str,
-    object: &'static str,
-    created: u64,
-    model: &'a str,
-    choices: [CompletionChoice<'a>; 1],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<WireUsage>,
-}
-
-#[derive(Serialize)]
-struct CompletionChoice<'a> {
-    index: u32,
-    message: WireMessage<'a>,
-    logprobs: (),
-    finish_reason: &'a str,
-}
-
-#[derive(Serialize)]
-struct WireMessage<'a> {
-    role: &'static str,
-    content: Option<Joined<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_content: Option<Joined<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tool_calls: Option<WireToolCalls<'a>>,
-    refusal: (),
-}
-
-/// The text (or reasoning) parts of an assistant turn, serialized as one string without
-/// building it first.
-struct Joined<'a> {
-    parts: &'a [AssistantPart],
-    reasoning: bool,
-}
-
-impl Joined<'_> {
-    fn texts(&self) -> impl Iterator<Item = &str> {
-        let reasoning = self.reasoning;
-        self.parts.iter().filter_map(move |part| match part {
-            AssistantPart::Text { text } if !reasoning => Some(text.as_str()),
-            AssistantPart::Reasoning { text, .. } if reasoning => Some(text.as_str()),
-            _ => None,
-        })
-    }
-}
-
-impl fmt::Display for Joined<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for text in self.texts() {
-            f.write_str(text)?;
-        }
-        Ok(())
-    }
-}
-
-impl Serialize for Joined<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut texts = self.texts();
-        match (texts.next(), texts.next()) {
-            (None, _) => serializer.serialize_str(""),
-            (Some(only), None) => serializer.serialize_str(only),
-            _ => serializer.collect_str(self),
-        }
-    }
-}
-
-struct WireToolCalls<'a>(&'a [ToolCall]);
-
-impl Serialize for WireToolCalls<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for call in self.0 {
-            seq.serialize_element(&WireToolCall {
-                id: &call.id,
-                kind: "function",
-                function: WireFunction {
-                    name: &call.name,
-                    arguments: if call.arguments.is_empty() {
-                        "{}"
-                    } else {
-                        &call.arguments
-                    },
-                },
-            })?;
-        }
-        seq.end()
-    }
-}
-
-#[derive(Serialize)]
-struct WireToolCall<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    function: WireFunction<'a>,
-}
-
-#[derive(Serialize)]
-struct WireFunction<'a> {
-    name: &'a str,
-    arguments: &'a str,
+    out.push(b']');
 }
 
 /// The `chat.completion` JSON for `response`, created at `created` (Unix seconds).
@@ -178,38 +75,39 @@ pub fn encode(response: &ChatResponse, created: u64) -> Vec<u8> {
         .iter()
         .any(|p| matches!(p, AssistantPart::Reasoning { .. }));
     let tool_calls = &response.message.tool_calls;
-    let completion = Completion {
-        id: &response.id,
-        object: "chat.completion",
-        created,
-        model: &response.model,
-        choices: [CompletionChoice {
-            index: 0,
-            message: WireMessage {
-                role: "assistant",
-                // OpenAI sends `content: null` on a turn that only calls tools.
-                content: (has_text || tool_calls.is_empty()).then_some(Joined {
-                    parts,
-                    reasoning: false,
-                }),
-                reasoning_content: has_reasoning.then_some(Joined {
-                    parts,
-                    reasoning: true,
-                }),
-                tool_calls: (!tool_calls.is_empty()).then_some(WireToolCalls(tool_calls)),
-                refusal: (),
-            },
-            logprobs: (),
-            finish_reason: response.finish_reason.as_str(),
-        }],
-        usage: response.usage.as_ref().map(|u| WireUsage::new(u, None)),
-    };
     // Sized up front so the buffer is not grown (and copied) while it is written.
     let mut out = Vec::with_capacity(encoded_size_hint(response));
-    // Serializing borrowed strings and numbers into a Vec cannot fail.
-    if serde_json::to_writer(&mut out, &completion).is_err() {
-        out.clear();
+    out.extend_from_slice(b"{\"id\":");
+    json::string(&mut out, &response.id);
+    out.extend_from_slice(b",\"object\":\"chat.completion\",\"created\":");
+    json::uint(&mut out, created);
+    out.extend_from_slice(b",\"model\":");
+    json::string(&mut out, &response.model);
+    out.extend_from_slice(
+        b",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":",
+    );
+    // OpenAI sends `content: null` on a turn that only calls tools.
+    if has_text || tool_calls.is_empty() {
+        json::string_of(&mut out, texts(parts, false));
+    } else {
+        out.extend_from_slice(b"null");
     }
+    if has_reasoning {
+        out.extend_from_slice(b",\"reasoning_content\":");
+        json::string_of(&mut out, texts(parts, true));
+    }
+    if !tool_calls.is_empty() {
+        out.extend_from_slice(b",\"tool_calls\":");
+        write_tool_calls(&mut out, tool_calls);
+    }
+    out.extend_from_slice(b",\"refusal\":null},\"logprobs\":null,\"finish_reason\":");
+    json::string(&mut out, response.finish_reason.as_str());
+    out.extend_from_slice(b"}]");
+    if let Some(usage) = &response.usage {
+        out.extend_from_slice(b",\"usage\":");
+        write_usage(&mut out, usage, None);
+    }
+    out.push(b'}');
     out
 }
 
@@ -321,6 +219,27 @@ mod tests {
         let msg = &body["choices"][0]["message"];
         assert_eq!(msg["content"], "Hello");
         assert!(msg.get("reasoning_content").is_none(), "{msg}");
+    }
+
+    /// The exact bytes, pinned: compact, fields in OpenAI's order, strings escaped as
+    /// serde_json escapes them.
+    #[test]
+    fn the_completion_is_written_byte_for_byte() {
+        let message = AssistantMessage {
+            content: vec![
+                AssistantPart::Reasoning {
+                    text: "step \"one\"\n".into(),
+                    signature: None,
+                    signed_by: None,
+                },
+                AssistantPart::Text {
+                    text: "Caf\u{e9}\t\u{1}".into(),
+                },
+            ],
+            tool_calls: vec![ToolCall::new("c1", "f", "{\"x\":1}")],
+        };
+        let bytes = encode(&response(message, FinishReason::ToolCalls), 1700000000);
+        insta::assert_snapshot!(std::str::from_utf8(&bytes).unwrap());
     }
 
     #[test]

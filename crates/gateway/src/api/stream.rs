@@ -1,7 +1,9 @@
 //! Writing a stream of [`ChatEvent`]s as OpenAI `chat.completion.chunk` server-sent events.
 //!
-//! Each event is serialized straight into one reusable buffer (`data: {json}\n\n`) and
-//! split off as a [`Bytes`] frame: no intermediate JSON values, no per-chunk strings.
+//! Each event is written straight into one reusable buffer (`data: {json}\n\n`) and
+//! split off as a [`Bytes`] frame: no intermediate JSON values, no per-chunk strings. The
+//! part every chunk of a stream shares (id, object, created, model) is written once, when
+//! the stream starts; each chunk adds only its `choices` (see [`super::json`]).
 //!
 //! The shape follows OpenAI exactly: a first chunk with `delta.role = "assistant"`, text
 //! in `delta.content`, reasoning in `delta.reasoning_content` (DeepSeek's field, which
@@ -14,88 +16,63 @@
 //! for a complete one.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use serde::Serialize;
 use tollgate_core::{ChatEvent, Usage};
 
 use super::error::ApiError;
-use super::response::WireUsage;
+use super::json;
+use super::response::write_usage;
 
 /// Turns [`ChatEvent`]s into SSE frames.
 #[derive(Debug)]
 pub struct ChunkEncoder {
-    id: String,
     model: String,
     created: u64,
     include_usage: bool,
     started: bool,
     usage: Option<Usage>,
     buf: BytesMut,
-    /// Where each chunk's JSON is written first: serde_json writes token by token, and a
-    /// `Vec` takes those small writes for less than `BytesMut` does.
-    json: Vec<u8>,
+    /// What every frame of the stream starts with, written once when the stream starts:
+    /// `data: {"id":…,"object":"chat.completion.chunk","created":…,"model":…,"choices":[`.
+    head: Vec<u8>,
+    /// Where each frame is written before it is copied into `buf`: the JSON helpers write
+    /// to a `Vec`.
+    frame: Vec<u8>,
 }
 
-#[derive(Serialize)]
-struct Chunk<'a> {
-    id: &'a str,
-    object: &'static str,
-    created: u64,
-    model: &'a str,
-    choices: &'a [ChunkChoice<'a>],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<WireUsage>,
-}
-
-#[derive(Serialize)]
-struct ChunkChoice<'a> {
-    index: u32,
-    delta: Delta<'a>,
-    logprobs: (),
-    finish_reason: Option<&'a str>,
-}
-
-#[derive(Serialize, Default)]
-struct Delta<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_content: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tool_calls: Option<[ToolCallDelta<'a>; 1]>,
-}
-
-#[derive(Serialize)]
-struct ToolCallDelta<'a> {
-    index: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a str>,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    function: FunctionDelta<'a>,
-}
-
-#[derive(Serialize)]
-struct FunctionDelta<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    arguments: &'a str,
+/// The `delta` of a chunk: what one event adds to the answer.
+enum Delta<'a> {
+    /// The stream's first chunk: `{"role":"assistant","content":""}`.
+    Role,
+    Content(&'a str),
+    Reasoning(&'a str),
+    ToolCallStart {
+        index: u32,
+        id: &'a str,
+        name: &'a str,
+    },
+    ToolCallArguments {
+        index: u32,
+        arguments: &'a str,
+    },
+    /// The finishing chunk's `{}`.
+    Empty,
 }
 
 impl ChunkEncoder {
     /// An encoder for one stream created at `created` (Unix seconds).
     pub fn new(created: u64, include_usage: bool) -> Self {
-        Self {
-            id: String::new(),
+        let mut encoder = Self {
             model: String::new(),
             created,
             include_usage,
             started: false,
             usage: None,
             buf: BytesMut::with_capacity(512),
-            json: Vec::with_capacity(512),
-        }
+            head: Vec::with_capacity(128),
+            frame: Vec::with_capacity(512),
+        };
+        encoder.write_head("");
+        encoder
     }
 
     /// The last usage the stream reported, if any.
@@ -112,78 +89,37 @@ impl ChunkEncoder {
     /// comes at the end, reasoning signatures and redacted reasoning).
     pub fn event(&mut self, event: ChatEvent) -> Option<Bytes> {
         if let ChatEvent::Start { id, model } = event {
-            self.id = id;
             self.model = model;
+            self.write_head(&id);
             self.started = true;
-            self.write_delta(
-                Delta {
-                    role: Some("assistant"),
-                    content: Some(""),
-                    ..Delta::default()
-                },
-                None,
-            );
+            self.write_delta(Delta::Role, None);
             return Some(self.buf.split().freeze());
         }
         if !self.started {
             // A stream without a start event still opens with the role chunk.
             self.started = true;
-            self.write_delta(
-                Delta {
-                    role: Some("assistant"),
-                    content: Some(""),
-                    ..Delta::default()
-                },
-                None,
-            );
+            self.write_delta(Delta::Role, None);
         }
         match &event {
-            ChatEvent::TextDelta { text } => self.write_delta(
-                Delta {
-                    content: Some(text),
-                    ..Delta::default()
-                },
-                None,
-            ),
-            ChatEvent::ReasoningDelta { text } => self.write_delta(
-                Delta {
-                    reasoning_content: Some(text),
-                    ..Delta::default()
-                },
-                None,
-            ),
+            ChatEvent::TextDelta { text } => self.write_delta(Delta::Content(text), None),
+            ChatEvent::ReasoningDelta { text } => self.write_delta(Delta::Reasoning(text), None),
             ChatEvent::ToolCallStart { index, id, name } => self.write_delta(
-                Delta {
-                    tool_calls: Some([ToolCallDelta {
-                        index: *index,
-                        id: Some(id),
-                        kind: Some("function"),
-                        function: FunctionDelta {
-                            name: Some(name),
-                            arguments: "",
-                        },
-                    }]),
-                    ..Delta::default()
+                Delta::ToolCallStart {
+                    index: *index,
+                    id,
+                    name,
                 },
                 None,
             ),
             ChatEvent::ToolCallDelta { index, arguments } => self.write_delta(
-                Delta {
-                    tool_calls: Some([ToolCallDelta {
-                        index: *index,
-                        id: None,
-                        kind: None,
-                        function: FunctionDelta {
-                            name: None,
-                            arguments,
-                        },
-                    }]),
-                    ..Delta::default()
+                Delta::ToolCallArguments {
+                    index: *index,
+                    arguments,
                 },
                 None,
             ),
             ChatEvent::Finish { reason, .. } => {
-                self.write_delta(Delta::default(), Some(reason.as_str()));
+                self.write_delta(Delta::Empty, Some(reason.as_str()));
             }
             ChatEvent::Usage(usage) => self.usage = Some(*usage),
             // No OpenAI form: signatures and encrypted reasoning are not sent.
@@ -201,7 +137,13 @@ impl ChunkEncoder {
         if self.include_usage
             && let Some(usage) = self.usage
         {
-            self.write_chunk(&[], Some(WireUsage::new(&usage, cost_usd)));
+            let frame = &mut self.frame;
+            frame.clear();
+            frame.extend_from_slice(&self.head);
+            frame.extend_from_slice(b"],\"usage\":");
+            write_usage(frame, &usage, cost_usd);
+            frame.extend_from_slice(b"}\n\n");
+            self.buf.put_slice(frame);
         }
         if let Some(cost) = cost_usd {
             self.buf.put_slice(b": x-tollgate-cost-usd=");
@@ -220,51 +162,63 @@ impl ChunkEncoder {
         self.buf.split().freeze()
     }
 
+    /// Writes the part every frame of the stream starts with, for the stream `id`.
+    fn write_head(&mut self, id: &str) {
+        let head = &mut self.head;
+        head.clear();
+        head.extend_from_slice(b"data: {\"id\":");
+        json::string(head, id);
+        head.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
+        json::uint(head, self.created);
+        head.extend_from_slice(b",\"model\":");
+        json::string(head, &self.model);
+        head.extend_from_slice(b",\"choices\":[");
+    }
+
+    /// Writes one chunk with a single choice carrying `delta` into `buf`.
     fn write_delta(&mut self, delta: Delta<'_>, finish_reason: Option<&str>) {
-        let choice = [ChunkChoice {
-            index: 0,
-            delta,
-            logprobs: (),
-            finish_reason,
-        }];
-        write_frame(
-            &mut self.buf,
-            &mut self.json,
-            &Chunk {
-                id: &self.id,
-                object: "chat.completion.chunk",
-                created: self.created,
-                model: &self.model,
-                choices: &choice,
-                usage: None,
-            },
-        );
+        let frame = &mut self.frame;
+        frame.clear();
+        frame.extend_from_slice(&self.head);
+        frame.extend_from_slice(b"{\"index\":0,\"delta\":");
+        match delta {
+            Delta::Role => frame.extend_from_slice(b"{\"role\":\"assistant\",\"content\":\"\"}"),
+            Delta::Content(text) => {
+                frame.extend_from_slice(b"{\"content\":");
+                json::string(frame, text);
+                frame.push(b'}');
+            }
+            Delta::Reasoning(text) => {
+                frame.extend_from_slice(b"{\"reasoning_content\":");
+                json::string(frame, text);
+                frame.push(b'}');
+            }
+            Delta::ToolCallStart { index, id, name } => {
+                frame.extend_from_slice(b"{\"tool_calls\":[{\"index\":");
+                json::uint(frame, u64::from(index));
+                frame.extend_from_slice(b",\"id\":");
+                json::string(frame, id);
+                frame.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
+                json::string(frame, name);
+                frame.extend_from_slice(b",\"arguments\":\"\"}}]}");
+            }
+            Delta::ToolCallArguments { index, arguments } => {
+                frame.extend_from_slice(b"{\"tool_calls\":[{\"index\":");
+                json::uint(frame, u64::from(index));
+                frame.extend_from_slice(b",\"function\":{\"arguments\":");
+                json::string(frame, arguments);
+                frame.extend_from_slice(b"}}]}");
+            }
+            Delta::Empty => frame.extend_from_slice(b"{}"),
+        }
+        frame.extend_from_slice(b",\"logprobs\":null,\"finish_reason\":");
+        match finish_reason {
+            Some(reason) => json::string(frame, reason),
+            None => frame.extend_from_slice(b"null"),
+        }
+        frame.extend_from_slice(b"}]}\n\n");
+        self.buf.put_slice(frame);
     }
-
-    fn write_chunk(&mut self, choices: &[ChunkChoice<'_>], usage: Option<WireUsage>) {
-        write_frame(
-            &mut self.buf,
-            &mut self.json,
-            &Chunk {
-                id: &self.id,
-                object: "chat.completion.chunk",
-                created: self.created,
-                model: &self.model,
-                choices,
-                usage,
-            },
-        );
-    }
-}
-
-fn write_frame(buf: &mut BytesMut, json: &mut Vec<u8>, chunk: &Chunk<'_>) {
-    json.clear();
-    // Writing borrowed strings and numbers into memory cannot fail.
-    let _ = serde_json::to_writer(&mut *json, chunk);
-    buf.reserve(json.len() + 8);
-    buf.put_slice(b"data: ");
-    buf.put_slice(json);
-    buf.put_slice(b"\n\n");
 }
 
 /// A cost in USD as the header and the SSE comment print it: up to ten decimals,

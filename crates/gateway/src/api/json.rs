@@ -1,0 +1,197 @@
+//! The pieces the gateway writes its own JSON bodies from: strings (escaped), integers,
+//! and fixed text.
+//!
+//! The gateway's answers (`chat.completion` objects and `chat.completion.chunk` events)
+//! have a fixed shape, so they are written as literal text with the values spliced in
+//! rather than through serde. serde_json escapes every object key byte by byte, as it
+//! must for keys it cannot know in advance, and that was a tenth of the gateway's
+//! instructions per request (see `docs/benchmarks.md`); here keys are constants, and a
+//! value string is scanned eight bytes at a time for the few bytes JSON must escape.
+//!
+//! The output is byte for byte what serde_json writes for the same values (the tests
+//! compare the two), so clients see no difference.
+
+/// Writes `value` as a JSON string, quotes included, escaped exactly as serde_json
+/// escapes it: `"` and `\` backslashed, `\b \f \n \r \t` short, other control characters
+/// as `\u00XX`, everything else (non-ASCII included) as it is.
+pub fn string(out: &mut Vec<u8>, value: &str) {
+    out.reserve(value.len() + 2);
+    out.push(b'"');
+    escaped(out, value);
+    out.push(b'"');
+}
+
+/// Writes the concatenation of `parts` as one JSON string, without building it first.
+pub fn string_of<'a>(out: &mut Vec<u8>, parts: impl Iterator<Item = &'a str>) {
+    out.push(b'"');
+    for part in parts {
+        escaped(out, part);
+    }
+    out.push(b'"');
+}
+
+/// Writes `value` as a JSON number.
+pub fn uint(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+/// Writes `value` as serde_json writes an `f64` (shortest round-trip form; `null` when it
+/// is not finite).
+pub fn float(out: &mut Vec<u8>, value: f64) {
+    // One number, no keys: serde_json's own formatting is the reference and cheap here.
+    if serde_json::to_writer(&mut *out, &value).is_err() {
+        out.extend_from_slice(b"null");
+    }
+}
+
+/// Appends the escaped form of `value` (no quotes).
+fn escaped(out: &mut Vec<u8>, value: &str) {
+    let bytes = value.as_bytes();
+    // `start..at` is a run of bytes that need no escaping, copied in one go.
+    let mut start = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        if let Some(word) = bytes.get(at..at + 8) {
+            let mut chunk = [0; 8];
+            chunk.copy_from_slice(word);
+            if !needs_escape(u64::from_le_bytes(chunk)) {
+                at += 8;
+                continue;
+            }
+        }
+        // Within this word (or the tail) byte by byte.
+        let end = (at + 8).min(bytes.len());
+        while at < end {
+            let byte = bytes[at];
+            let escape = ESCAPE[usize::from(byte)];
+            if escape != 0 {
+                out.extend_from_slice(&bytes[start..at]);
+                write_escape(out, byte, escape);
+                start = at + 1;
+            }
+            at += 1;
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Whether any of the eight bytes of `word` is `"`, `\` or below 0x20 (the bit tricks of
+/// "Bit Twiddling Hacks": a byte equal to zero, a byte less than n).
+const fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const fn has_zero(v: u64) -> u64 {
+        v.wrapping_sub(ONES) & !v & HIGHS
+    }
+    let quote = has_zero(word ^ (ONES * b'"' as u64));
+    let backslash = has_zero(word ^ (ONES * b'\\' as u64));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    quote | backslash | control != 0
+}
+
+fn write_escape(out: &mut Vec<u8>, byte: u8, escape: u8) {
+    if escape == b'u' {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(byte >> 4)],
+            HEX[usize::from(byte & 0xF)],
+        ]);
+    } else {
+        out.extend_from_slice(&[b'\\', escape]);
+    }
+}
+
+/// For each byte, 0 if it is written as it is, else the character after the backslash
+/// (`u` for `\u00XX`).
+static ESCAPE: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = b'u';
+        byte += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0A] = b'n';
+    table[0x0C] = b'f';
+    table[0x0D] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ours(value: &str) -> String {
+        let mut out = Vec::new();
+        string(&mut out, value);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn every_ascii_character_is_escaped_as_serde_json_escapes_it() {
+        for byte in 0u8..=0x7F {
+            let alone = char::from(byte).to_string();
+            assert_eq!(
+                ours(&alone),
+                serde_json::to_string(&alone).unwrap(),
+                "{byte:#x}"
+            );
+            // At every position of a word, so the eight-byte scan is checked too.
+            for position in 0..17 {
+                let mut text = "a".repeat(17);
+                text.replace_range(position..=position, &alone);
+                assert_eq!(
+                    ours(&text),
+                    serde_json::to_string(&text).unwrap(),
+                    "{byte:#x}@{position}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn mixed_text_matches_serde_json() {
+        // A deterministic spread of strings: ASCII, escapes, multi-byte characters.
+        let alphabet = [
+            "a", "Z", " ", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{1f}", "\u{7f}", "é", "€",
+            "🦀", "/", "{", "}",
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for length in 0..200 {
+            let mut text = String::new();
+            for _ in 0..length {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            assert_eq!(ours(&text), serde_json::to_string(&text).unwrap());
+        }
+    }
+
+    #[test]
+    fn parts_are_written_as_one_string() {
+        let mut out = Vec::new();
+        string_of(&mut out, ["Hello", ", \"w\"", "orld\n"].into_iter());
+        assert_eq!(out, br#""Hello, \"w\"orld\n""#);
+    }
+
+    #[test]
+    fn numbers_are_written_as_serde_json_writes_them() {
+        let mut out = Vec::new();
+        uint(&mut out, u64::MAX);
+        assert_eq!(out, u64::MAX.to_string().as_bytes());
+        for value in [0.000_135, 1.5, 2.0, 1e-12, f64::NAN] {
+            let mut out = Vec::new();
+            float(&mut out, value);
+            assert_eq!(out, serde_json::to_vec(&value).unwrap());
+        }
+    }
+}

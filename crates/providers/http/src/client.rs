@@ -1,34 +1,31 @@
 //! [`HttpClient`]: the connection pool providers send through.
 //!
-//! Built on hyper-util's pooled client, hyper-rustls and the platform's certificate
-//! verifier. reqwest wraps the same client in a redirect layer and a `Url` type that
-//! it re-parses twice on every request (its redirect bookkeeping runs even with
-//! redirects off); providers send one JSON POST to a URL fixed at construction, so that
-//! work bought nothing here and cost a sixth of the gateway's instructions per request
-//! (see `docs/benchmarks.md`).
+//! Built on hyper's HTTP/1 and HTTP/2 connections, pooled by our own [`Pool`] (`pool.rs`
+//! says why hyper-util's pooled client is not used), hyper-rustls and the platform's
+//! certificate verifier. reqwest wraps hyper-util's client in a redirect layer and a
+//! `Url` type that it re-parses twice on every request (its redirect bookkeeping runs
+//! even with redirects off); providers send one JSON POST to a URL fixed at
+//! construction, so that work bought nothing here and cost a sixth of the gateway's
+//! instructions per request (see `docs/benchmarks.md`).
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, PROXY_AUTHORIZATION, USER_AGENT};
 use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::Client;
+use hyper_rustls::HttpsConnectorBuilder;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::proxy::matcher::Matcher;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use rustls_platform_verifier::{BuilderVerifierExt, Verifier};
 use tollgate_core::{Error, ErrorKind, Secret};
 
 use crate::connect::ProxyConnector;
-
-/// A response whose body has not been read yet.
-pub type Response = http::Response<Incoming>;
+use crate::pool::{Pool, Response, SendError};
 
 /// Settings of the HTTP client a provider builds.
 #[derive(Debug, Clone)]
@@ -136,7 +133,7 @@ impl Default for ClientSettings {
 /// ```
 #[derive(Clone)]
 pub struct HttpClient {
-    client: Client<HttpsConnector<ProxyConnector>, Full<Bytes>>,
+    pool: Pool,
     proxies: Option<Arc<Matcher>>,
     /// Whether a plain-`http` request may go to a proxy (and so may need
     /// `proxy-authorization`): decided once, so direct requests pay nothing for it.
@@ -189,15 +186,14 @@ impl HttpClient {
             .enable_http1()
             .enable_http2()
             .wrap_connector(ProxyConnector::new(http, proxies.clone()));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(settings.pool_idle_timeout)
-            .pool_max_idle_per_host(settings.pool_max_idle_per_host)
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .build(connector);
+        let pool = Pool::new(
+            connector,
+            settings.pool_idle_timeout,
+            settings.pool_max_idle_per_host,
+        );
         let http_proxied = proxies.is_some() && settings.proxy.may_proxy_http();
         Ok(Self {
-            client,
+            pool,
             proxies,
             http_proxied,
         })
@@ -210,10 +206,10 @@ impl HttpClient {
     /// # Errors
     ///
     /// The transport's error, mapped by [`crate::transport_error`].
-    pub(crate) async fn send(
+    pub(crate) fn send(
         &self,
         request: http::Request<Bytes>,
-    ) -> Result<Response, hyper_util::client::legacy::Error> {
+    ) -> impl Future<Output = Result<Response, SendError>> + Send + '_ {
         let mut request = request.map(Full::new);
         let headers = request.headers_mut();
         if !headers.contains_key(USER_AGENT) {
@@ -228,7 +224,7 @@ impl HttpClient {
         {
             request.headers_mut().insert(PROXY_AUTHORIZATION, auth);
         }
-        self.client.request(request).await
+        self.pool.send(request)
     }
 }
 

@@ -33,7 +33,7 @@ fn classify(
     let mut root = None;
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(current) = cause {
-        if let Some(e) = current.downcast_ref::<hyper_util::client::legacy::Error>() {
+        if let Some(e) = current.downcast_ref::<crate::pool::SendError>() {
             connect |= e.is_connect();
         }
         if let Some(e) = current.downcast_ref::<hyper::Error>() {

@@ -8,13 +8,13 @@ use futures_util::{Stream, StreamExt};
 use http::HeaderMap;
 use http::header::CONTENT_LENGTH;
 use http_body_util::{BodyDataStream, BodyExt};
-use hyper::body::Incoming;
 use tollgate_core::sse::SseStream;
 use tollgate_core::{Error, ErrorKind};
 
 use crate::error::body_error;
 use crate::{
-    HttpClient, HttpFailure, MAX_ERROR_BODY, MAX_RESPONSE_BODY, Response, transport_error,
+    HttpClient, HttpFailure, MAX_ERROR_BODY, MAX_RESPONSE_BODY, Response, ResponseBody,
+    transport_error,
 };
 
 /// A `POST` of `body` to `uri` with `headers`: what every provider sends.
@@ -126,7 +126,7 @@ pub async fn read_limited(
 }
 
 /// The next non-empty data chunk of a body (trailers are skipped), `None` at its end.
-async fn next_chunk(provider: &str, body: &mut Incoming) -> Result<Option<Bytes>, Error> {
+async fn next_chunk(provider: &str, body: &mut ResponseBody) -> Result<Option<Bytes>, Error> {
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| body_error(provider, e))?;
         if let Ok(data) = frame.into_data()

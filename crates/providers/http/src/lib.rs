@@ -5,6 +5,8 @@
 //! here so that each provider crate holds only what is specific to its wire format:
 //!
 //! - `client`: the pooled [`HttpClient`], its [`ClientSettings`] and [`Proxy`];
+//! - `pool`: the connections it sends through, and the [`ResponseBody`] that hands an
+//!   HTTP/1 connection back once read;
 //! - `exchange`: one request and its answer ([`send`], [`read_limited`], [`sse`], …);
 //! - `error`: transport failures and non-success answers ([`HttpFailure`]) as errors;
 //! - `json`: provider bodies written straight to bytes ([`json_body`]).
@@ -18,11 +20,13 @@ mod connect;
 mod error;
 mod exchange;
 mod json;
+mod pool;
 
-pub use client::{ClientSettings, HttpClient, Proxy, Response, certificates_from_pem};
+pub use client::{ClientSettings, HttpClient, Proxy, certificates_from_pem};
 pub use error::{HttpFailure, transport_error};
 pub use exchange::{endpoint, post, read_json, read_limited, send, sse};
 pub use json::{json_body, merge_extra};
+pub use pool::{Response, ResponseBody};
 pub use rustls::pki_types::CertificateDer;
 
 /// The most bytes of an error body read before giving up on the rest.

@@ -189,19 +189,30 @@ fn unreachable_failure() -> Error {
     Error::new(ErrorKind::Server, "a failure mapping that must not run")
 }
 
-/// Sends a POST to `url`; the response head, its body unread.
+/// Sends a POST to `url`; the response head, its body unread. Fails the test rather
+/// than hanging if nothing comes within 10 s (a client never woken).
 async fn request(client: &HttpClient, url: &str) -> Result<Response, Error> {
     let uri = url.parse().unwrap();
-    send("test", client, post(&uri, HeaderMap::new(), "{}"), |_| {
-        unreachable_failure()
-    })
+    within(send(
+        "test",
+        client,
+        post(&uri, HeaderMap::new(), "{}"),
+        |_| unreachable_failure(),
+    ))
     .await
 }
 
-/// Reads a whole body (which hands its connection back).
+/// Reads a whole body (which hands its connection back), within 10 s.
 async fn body(response: Response) -> String {
-    let bytes = read_limited("test", response, 1024).await.unwrap();
+    let bytes = within(read_limited("test", response, 1024)).await.unwrap();
     String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// `future`'s output, failing the test rather than hanging if it takes over 10 s.
+async fn within<T>(future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), future)
+        .await
+        .expect("nothing within 10 s")
 }
 
 #[test]

@@ -5,6 +5,10 @@
 //! deterministic in `src/pool.rs`'s own tests (it needs a connection planted in the
 //! pool); here, the server closes a pooled connection and the client reads that close
 //! when it checks the connection out.
+//!
+//! An HTTP/1 connection is driven by the task using it (see `src/pool.rs`): some tests
+//! run the server on a thread of its own, so that the client's runtime holds nothing but
+//! the client, and count its tasks, its polls and its wakes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
@@ -512,4 +516,341 @@ async fn a_connect_timeout_is_a_timeout_error_that_could_not_connect() {
         "{waited:?}"
     );
     drop(queued);
+}
+
+/// A [`Server`] on a thread and runtime of its own: the client's runtime then holds
+/// nothing but the client, and the test can wait for the server without letting any
+/// client task run.
+struct Elsewhere {
+    addr: SocketAddr,
+    events: std::sync::mpsc::Receiver<Event>,
+}
+
+impl Elsewhere {
+    fn start(script: impl Fn(usize) -> Script + Send + 'static) -> Self {
+        let (started, addr) = std::sync::mpsc::channel();
+        let (forward, events) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let mut server = Server::start(script).await;
+                started.send(server.addr).unwrap();
+                while let Some(event) = server.events.recv().await {
+                    if forward.send(event).is_err() {
+                        return;
+                    }
+                }
+            });
+        });
+        Self {
+            addr: addr.recv().unwrap(),
+            events,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/v1/chat", self.addr)
+    }
+
+    /// The next event, waited for with this thread blocked: no task of the caller's
+    /// runtime runs meanwhile.
+    fn next_blocking(&self) -> Event {
+        self.events
+            .recv_timeout(Duration::from_secs(10))
+            .expect("no event from the server within 10 s")
+    }
+}
+
+fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
+#[tokio::test]
+async fn http1_connections_have_no_task_of_their_own() {
+    // The client's runtime (current-thread) runs nothing but the test itself, which is
+    // not a task: every task alive is one the client spawned.
+    let server = Elsewhere::start(|_| Script::KeepAlive);
+    let client = client(ClientSettings::default());
+    let url = server.url();
+    let (a, b) = tokio::join!(request(&client, &url), request(&client, &url));
+    // Two connections, two responses whose bodies are unread: nothing runs them but
+    // the bodies, when read.
+    assert_eq!(alive_tasks(), 0, "no task per connection");
+    let mut answers = [body(a.unwrap()).await, body(b.unwrap()).await];
+    answers.sort();
+    assert_eq!(answers, ["0", "1"]);
+    assert_eq!(alive_tasks(), 1, "only the sweeper of idle connections");
+    let response = request(&client, &url).await.unwrap();
+    assert_eq!(alive_tasks(), 1);
+    assert!(
+        ["0", "1"].contains(&body(response).await.as_str()),
+        "reused"
+    );
+}
+
+#[tokio::test]
+async fn a_body_dropped_mid_way_closes_its_connection_in_the_drop() {
+    let server = Elsewhere::start(|_| Script::PartialBody);
+    let client = client(ClientSettings::default());
+    let response = request(&client, &server.url()).await.unwrap();
+    let mut partial = response.into_body();
+    let chunk = partial.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert_eq!(chunk, Bytes::from_static(b"partial"));
+    assert!(matches!(
+        server.next_blocking(),
+        Event::Request { conn: 0, .. }
+    ));
+    drop(partial);
+    // This thread blocks from here on: no task of its runtime runs, so the connection
+    // must have been closed by the drop itself.
+    assert_eq!(
+        server.next_blocking(),
+        Event::Closed {
+            conn: 0,
+            bytes_after: 0
+        }
+    );
+    assert_eq!(alive_tasks(), 0, "nothing left running");
+}
+
+/// A server for one connection that answers each request with what the test releases,
+/// piece by piece (an empty piece ends the answer), and says when it has read a request
+/// and when it has written a piece.
+struct Held {
+    addr: SocketAddr,
+    requests: mpsc::UnboundedReceiver<()>,
+    written: mpsc::UnboundedReceiver<()>,
+    release: mpsc::UnboundedSender<&'static [u8]>,
+}
+
+impl Held {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (read, requests) = mpsc::unbounded_channel();
+        let (wrote, written) = mpsc::unbounded_channel();
+        let (release, mut released) = mpsc::unbounded_channel::<&'static [u8]>();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            while read_request(&mut socket).await.is_some() {
+                read.send(()).unwrap();
+                while let Some(piece) = released.recv().await {
+                    if piece.is_empty() {
+                        break;
+                    }
+                    socket.write_all(piece).await.unwrap();
+                    wrote.send(()).unwrap();
+                }
+            }
+        });
+        Self {
+            addr,
+            requests,
+            written,
+            release,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/v1/chat", self.addr)
+    }
+
+    /// Waits until the server has read a request.
+    async fn request(&mut self) {
+        within(self.requests.recv()).await.unwrap();
+    }
+
+    fn release(&self, piece: &'static [u8]) {
+        self.release.send(piece).unwrap();
+    }
+
+    /// Releases `piece` and waits until the server has written it, and the client's
+    /// runtime has polled its I/O driver since: the client's socket then knows.
+    async fn deliver(&mut self, piece: &'static [u8]) {
+        self.release(piece);
+        within(self.written.recv()).await.unwrap();
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn a_head_and_a_body_that_come_later_wake_the_reader() {
+    // Each part arrives while the client waits for it, so only the socket can wake the
+    // client: its connection must be polled with the waker of the task waiting.
+    let mut server = Held::start().await;
+    let client = client(ClientSettings::default());
+    let url = server.url();
+    let sending = Counted::new(request(&client, &url));
+    let counts = std::sync::Arc::clone(&sending.counts);
+    let mut sending = std::pin::pin!(sending);
+    tokio::select! {
+        // The request was read: the client now waits for the head.
+        () = server.request() => {}
+        _ = sending.as_mut() => panic!("a response before the server wrote one"),
+    }
+    let (_, before, _) = counts.get();
+    server
+        .deliver(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n")
+        .await;
+    let (_, after, _) = counts.get();
+    assert_eq!(after, before + 1, "the head wakes the client");
+    let response = sending.await.unwrap();
+
+    let mut body = response.into_body();
+    let reading = Counted::new(body.frame());
+    let counts = std::sync::Arc::clone(&reading.counts);
+    let mut reading = std::pin::pin!(reading);
+    let once = std::future::poll_fn(|cx| std::task::Poll::Ready(reading.as_mut().poll(cx)));
+    assert!(once.await.is_pending(), "no body yet");
+    server.deliver(b"late").await;
+    assert_eq!(counts.get(), (1, 1, 0), "the body wakes the reader");
+    let frame = within(reading).await.unwrap().unwrap();
+    assert_eq!(frame.into_data().unwrap(), "late");
+    server.release(b"");
+    assert!(within(body.frame()).await.is_none());
+}
+
+/// Counts the polls of a future and the wakes of its task, and the wakes that came
+/// while it was being polled: a future waking its own task, which makes the task
+/// poll again for nothing.
+struct Counted<F> {
+    future: std::pin::Pin<Box<F>>,
+    counts: std::sync::Arc<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    polls: std::sync::atomic::AtomicUsize,
+    wakes: std::sync::atomic::AtomicUsize,
+    wakes_while_polled: std::sync::atomic::AtomicUsize,
+    polling: std::sync::atomic::AtomicBool,
+    task: std::sync::Mutex<Option<std::task::Waker>>,
+}
+
+impl Counts {
+    fn get(&self) -> (usize, usize, usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        (
+            self.polls.load(SeqCst),
+            self.wakes.load(SeqCst),
+            self.wakes_while_polled.load(SeqCst),
+        )
+    }
+}
+
+impl std::task::Wake for Counts {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.wakes.fetch_add(1, SeqCst);
+        if self.polling.load(SeqCst) {
+            self.wakes_while_polled.fetch_add(1, SeqCst);
+        }
+        if let Some(task) = &*self.task.lock().unwrap() {
+            task.wake_by_ref();
+        }
+    }
+}
+
+impl<F: Future> Counted<F> {
+    fn new(future: F) -> Self {
+        Self {
+            future: Box::pin(future),
+            counts: std::sync::Arc::default(),
+        }
+    }
+}
+
+impl<F: Future> Future for Counted<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let counts = std::sync::Arc::clone(&self.counts);
+        *counts.task.lock().unwrap() = Some(cx.waker().clone());
+        let waker = std::task::Waker::from(std::sync::Arc::clone(&counts));
+        counts.polls.fetch_add(1, SeqCst);
+        counts.polling.store(true, SeqCst);
+        let poll = self
+            .future
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(&waker));
+        counts.polling.store(false, SeqCst);
+        poll
+    }
+}
+
+#[tokio::test]
+async fn a_pooled_exchange_polls_its_caller_twice_and_never_wakes_it_for_nothing() {
+    let mut server = Server::start(|_| Script::KeepAlive).await;
+    let client = client(ClientSettings::default());
+    let url = server.url();
+    assert_eq!(body(request(&client, &url).await.unwrap()).await, "0");
+    // On the pooled connection: one poll sends the request, and, woken by the socket
+    // once the whole answer is there (the server writes it in one piece), one reads
+    // the head and the body. hyper hands the head and the body over to the client's
+    // futures as it reads them; none of that may wake the task.
+    let exchange = Counted::new(async { body(request(&client, &url).await.unwrap()).await });
+    let counts = std::sync::Arc::clone(&exchange.counts);
+    assert_eq!(within(exchange).await, "0");
+    let (polls, wakes, wakes_while_polled) = counts.get();
+    assert_eq!(wakes_while_polled, 0, "the task woke itself");
+    assert_eq!((polls, wakes), (2, 1));
+    assert_eq!(server.request().await, 0);
+    assert_eq!(server.request().await, 0);
+}
+
+#[tokio::test]
+async fn a_streamed_body_polls_its_reader_once_per_piece_that_arrives() {
+    let mut server = Held::start().await;
+    let client = client(ClientSettings::default());
+    let url = server.url();
+    // The reader runs in a task of its own, whose every poll is counted; it reports
+    // each frame it reads, and the end.
+    let (frames, mut read) = mpsc::unbounded_channel();
+    let reader = Counted::new({
+        let client = client.clone();
+        async move {
+            let response = request(&client, &url).await.unwrap();
+            let mut body = response.into_body();
+            while let Some(frame) = body.frame().await {
+                let data = frame.unwrap().into_data().unwrap();
+                frames.send(Some(data)).unwrap();
+            }
+            frames.send(None).unwrap();
+        }
+    });
+    let counts = std::sync::Arc::clone(&reader.counts);
+    let reader = tokio::spawn(reader);
+    server.request().await;
+    server.release(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+          transfer-encoding: chunked\r\n\r\n7\r\ndata: 0\r\n",
+    );
+    assert_eq!(within(read.recv()).await.unwrap().unwrap(), "data: 0");
+    server.release(b"7\r\ndata: 1\r\n");
+    assert_eq!(within(read.recv()).await.unwrap().unwrap(), "data: 1");
+    server.release(b"0\r\n\r\n");
+    server.release(b"");
+    assert_eq!(within(read.recv()).await.unwrap(), None);
+    within(reader).await.unwrap();
+    let (polls, wakes, wakes_while_polled) = counts.get();
+    assert_eq!(wakes_while_polled, 0, "the task woke itself");
+    // Connecting, then sending; then the head and the first piece, the second, the end.
+    assert_eq!(
+        (polls, wakes),
+        (5, 4),
+        "one poll per wake, one wake per piece"
+    );
 }

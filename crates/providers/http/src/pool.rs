@@ -17,79 +17,34 @@
 //!   with its `host` header computed once;
 //! - one short lock checks a connection out, one puts it back; nothing else is shared;
 //! - an HTTP/1 connection goes back from the response body itself, when it is read to
-//!   its end or dropped; no task, no channel;
-//! - an HTTP/2 connection is one per endpoint, its sender cloned for each request, and
-//!   its own task (hyper's connection future) is spawned once per connection;
-//! - idle connections are closed by one sweeping task per busy period, which holds only
+//!   its end or dropped; no task, no channel. A connection is only used again once hyper
+//!   says it is ready for a request, which it does only when the previous response was
+//!   read whole: a body dropped before its end has hyper read what is already buffered
+//!   and close the connection if that is not the end. Provider stream decoders stop at
+//!   their end marker (`data: [DONE]`, `message_stop`) and never ask for the end of the
+//!   body after it: their connections are reused all the same;
+//! - an HTTP/2 connection is one per endpoint, its sender cloned for each request;
+//! - a connection's own task (hyper's connection future) is spawned once per connection;
+//!   idle connections are closed by one sweeping task per busy period, which holds only
 //!   a [`Weak`] to the pool, sleeps until the oldest idle connection expires, and ends
 //!   when nothing is left to sweep;
 //! - a request hyper hands back unsent (a pooled connection the server had just closed)
 //!   is sent again on another connection; one that may have reached the server never is.
-//!
-//! # HTTP/1 connections are driven by their user, not by a task of their own
-//!
-//! hyper's HTTP/1 connection is two halves: a sender that queues requests, and a
-//! connection future that does the I/O. Spawned as a task of its own, that future cost
-//! the gateway (callgrind, one small JSON completion per request, ~84,000 instructions)
-//! six task polls per request where two would do: the server task three times and the
-//! connection task three times, because the request is handed to the connection task
-//! (a wake), the response head comes back through a oneshot (a wake), and hyper's body
-//! channel only reads the body once its reader asks for it, which wakes the connection
-//! task again and then the server task again. Every server-task poll re-enters the
-//! whole chain of futures above the pool (axum, the handler, the router, the provider),
-//! and every wake is scheduler work and cache misses.
-//!
-//! So an HTTP/1 connection future ([`Http1`]) is owned by whoever is using the
-//! connection and polled in its task:
-//!
-//! - while the response head is awaited, [`Http1::send`] polls the connection future,
-//!   then the response future;
-//! - the connection then moves into the [`ResponseBody`], whose `poll_frame` takes
-//!   what hyper has already handed over, and otherwise polls the connection future (which
-//!   reads the socket) before looking again: the body is read in the reader's task;
-//! - read to its end, the body hands the connection back to the idle list, once hyper
-//!   is ready for the next request on it (one poll of the connection future without a
-//!   waker, then the sender's `poll_ready`); closed, broken or not ready, it is dropped,
-//!   which closes it;
-//! - dropped before its end, the body lets hyper finish the response if the rest of it
-//!   was already buffered (the same poll), and hands the connection back only if it is
-//!   then ready: an abandoned stream is closed, not left running. Provider stream
-//!   decoders stop at their end marker (`data: [DONE]`, `message_stop`) without asking
-//!   for the end of the body after it; the end is in the buffer by then, and their
-//!   connections are reused;
-//! - nobody polls an idle connection. A checkout polls it once without a waker, which
-//!   reads a close the server sent meanwhile: a finished connection future means a
-//!   closed connection, which is dropped. The sweeper closes expired ones by dropping
-//!   them;
-//! - dropping a request future or a body mid-way drops the connection, which closes it:
-//!   nothing is left running.
-//!
-//! Wakes are what this is about, so the connection is polled through a [`Driver`]: the
-//! futures under it (hyper's connection, the response future, the body channel) get a
-//! waker of the connection's own, which forwards to the task that polls the connection
-//! — except while that task is polling it. Most of hyper's wakes are then the
-//! connection waking itself (the response head handed over, a body chunk handed over
-//! or taken); they would make the task poll the whole chain again for nothing, so they
-//! only make the driver poll the connection again, at once, a bounded number of times.
-//! The task is woken only by the socket (or by a wake it cannot account for).
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::task::{Context, Poll, Wake, Waker, ready};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::task::AtomicWaker;
 use http::header::{HOST, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme, Uri};
 use http_body_util::Full;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::client::conn::{TrySendError, http1, http2};
-use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
+use hyper::client::conn::{http1, http2};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::Connection;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::runtime::Handle;
@@ -100,15 +55,8 @@ use crate::connect::ProxyConnector;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 type Connector = HttpsConnector<ProxyConnector>;
-type Request = http::Request<Full<Bytes>>;
+type Http1 = http1::SendRequest<Full<Bytes>>;
 type Http2 = http2::SendRequest<Full<Bytes>>;
-
-/// What an HTTP/1 connection reads and writes: the connector's stream (in tests, that
-/// or a scripted one).
-#[cfg(not(test))]
-type Io = MaybeHttpsStream<crate::connect::Conn>;
-#[cfg(test)]
-type Io = tests::Io;
 
 /// The longest idle timeout honoured; a longer one is as good as "never", and this
 /// bound keeps deadline arithmetic from overflowing.
@@ -158,7 +106,8 @@ struct Endpoint {
 }
 
 struct Idle {
-    conn: Box<Http1>,
+    tx: Http1,
+    proxied: bool,
     since: Instant,
 }
 
@@ -168,10 +117,27 @@ struct SharedHttp2 {
     last_used: Instant,
 }
 
+/// What a checkout found.
+enum Checkout {
+    /// A connection ready for a request.
+    Ready(Conn),
+    /// None ready, but some whose last exchange is still finishing.
+    Finishing,
+    /// Nothing to use.
+    Empty,
+}
+
 /// A connection a request can go out on.
 enum Conn {
-    Http1(Box<Http1>),
-    Http2 { tx: Http2, id: u64 },
+    Http1 {
+        tx: Http1,
+        /// Whether it leads to a forwarding proxy (requests then go in absolute form).
+        proxied: bool,
+    },
+    Http2 {
+        tx: Http2,
+        id: u64,
+    },
 }
 
 impl Pool {
@@ -195,7 +161,10 @@ impl Pool {
     /// HTTP/1 requests get a `host` header unless they have one, and go in origin form
     /// (`/path?query`), or in absolute form to a forwarding proxy. A request hyper hands
     /// back unsent from a pooled connection is sent again on another one.
-    pub(crate) async fn send(&self, mut request: Request) -> Result<Response, SendError> {
+    pub(crate) async fn send(
+        &self,
+        mut request: http::Request<Full<Bytes>>,
+    ) -> Result<Response, SendError> {
         let uri = std::mem::take(request.uri_mut());
         let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
             return Err(SendError::new(SendErrorKind::NotAbsolute, None));
@@ -204,33 +173,40 @@ impl Pool {
         let mut index = None;
         let mut host = None;
         loop {
-            let checked_out = shared.checkout(&mut index, scheme, authority, &mut host);
+            let mut checked_out = shared.checkout(&mut index, scheme, authority, &mut host);
+            if let Checkout::Finishing = checked_out {
+                // A connection whose response was just read (or dropped) is ready, or
+                // closed, once its task has run: give it that turn rather than open
+                // another connection.
+                tokio::task::yield_now().await;
+                checked_out = shared.checkout(&mut index, scheme, authority, &mut host);
+            }
             let Some(at) = index else {
                 // `checkout` always finds or adds the endpoint.
                 return Err(SendError::new(SendErrorKind::NotAbsolute, None));
             };
             let (conn, reused) = match checked_out {
-                Some(conn) => (conn, true),
-                None => (
+                Checkout::Ready(conn) => (conn, true),
+                Checkout::Finishing | Checkout::Empty => (
                     Box::pin(shared.connect(at, scheme, authority)).await?,
                     false,
                 ),
             };
             match conn {
-                Conn::Http1(mut conn) => {
+                Conn::Http1 { mut tx, proxied } => {
                     if let Some(host) = &host
                         && !request.headers().contains_key(HOST)
                     {
                         request.headers_mut().insert(HOST, host.clone());
                     }
-                    *request.uri_mut() = if conn.proxied {
+                    *request.uri_mut() = if proxied {
                         uri.clone()
                     } else {
                         origin_form(&uri)
                     };
-                    match conn.send(request).await {
+                    match tx.try_send_request(request).await {
                         Ok(response) => {
-                            return Ok(Shared::http1_response(shared, response, conn, at));
+                            return Ok(Shared::http1_response(shared, response, tx, at, proxied));
                         }
                         Err(mut error) => match error.take_message() {
                             // Never written: the connection closed first. Try another.
@@ -244,8 +220,8 @@ impl Pool {
                     match tx.try_send_request(request).await {
                         Ok(response) => {
                             return Ok(response.map(|inner| ResponseBody {
-                                inner: Some(inner),
-                                lease: None,
+                                inner,
+                                give_back: None,
                             }));
                         }
                         Err(mut error) => match error.take_message() {
@@ -272,43 +248,18 @@ impl Shared {
         now.saturating_duration_since(since) >= self.idle_timeout
     }
 
-    /// Finds (or adds) the endpoint of `scheme://authority`, caching its index in
-    /// `index` and its `host` header in `host`, and takes a pooled connection ready for
-    /// a request, if there is one: the shared HTTP/2 one, or the most recently returned
-    /// idle HTTP/1 one that is still open once polled (see [`Http1::ready`]). Closed and
-    /// expired connections met on the way are dropped, which closes them.
+    /// Under one lock: finds (or adds) the endpoint of `scheme://authority`, caching its
+    /// index in `index` and its `host` header in `host`, and takes a connection ready for
+    /// a request, if one is pooled. Closed and expired connections met on the way are
+    /// dropped; an HTTP/1 connection not ready yet (its last exchange still finishing)
+    /// is left for later.
     fn checkout(
         &self,
         index: &mut Option<usize>,
         scheme: &Scheme,
         authority: &Authority,
         host: &mut Option<HeaderValue>,
-    ) -> Option<Conn> {
-        loop {
-            match self.take(index, scheme, authority, host)? {
-                // Polled without the lock held: it may read from its socket.
-                Conn::Http1(mut conn) => {
-                    if conn.ready() {
-                        return Some(Conn::Http1(conn));
-                    }
-                    // Dropped here, closed: look at the next one.
-                }
-                http2 @ Conn::Http2 { .. } => return Some(http2),
-            }
-        }
-    }
-
-    /// Under one lock: finds (or adds) the endpoint as [`Shared::checkout`] says, and
-    /// takes its live HTTP/2 connection, or else its most recently returned idle HTTP/1
-    /// connection that has not expired. Expired ones met on the way are dropped once the
-    /// lock is released.
-    fn take(
-        &self,
-        index: &mut Option<usize>,
-        scheme: &Scheme,
-        authority: &Authority,
-        host: &mut Option<HeaderValue>,
-    ) -> Option<Conn> {
+    ) -> Checkout {
         // Declared before the lock guard, so that they are dropped after it is released.
         let mut dead_http1 = Vec::new();
         let mut dead_http2 = None;
@@ -321,40 +272,65 @@ impl Shared {
                 at
             }
         };
-        let endpoint = state.endpoints.get_mut(at)?;
+        let Some(endpoint) = state.endpoints.get_mut(at) else {
+            return Checkout::Empty;
+        };
         if host.is_none() {
             host.clone_from(&endpoint.host);
         }
-        if !self.keep || (endpoint.http2.is_none() && endpoint.idle.is_empty()) {
-            return None;
+        if !self.keep {
+            return Checkout::Empty;
         }
-        let now = Instant::now();
-        if let Some(shared) = &mut endpoint.http2 {
-            if !shared.tx.is_closed() && !self.expired(shared.last_used, now) {
-                shared.last_used = now;
-                return Some(Conn::Http2 {
-                    tx: shared.tx.clone(),
-                    id: shared.id,
-                });
+        let mut finishing = false;
+        if endpoint.http2.is_some() || !endpoint.idle.is_empty() {
+            let now = Instant::now();
+            if let Some(shared) = &mut endpoint.http2 {
+                if !shared.tx.is_closed() && !self.expired(shared.last_used, now) {
+                    shared.last_used = now;
+                    return Checkout::Ready(Conn::Http2 {
+                        tx: shared.tx.clone(),
+                        id: shared.id,
+                    });
+                }
+                dead_http2 = endpoint.http2.take();
             }
-            dead_http2 = endpoint.http2.take();
-        }
-        let mut found = None;
-        while let Some(idle) = endpoint.idle.pop() {
-            if self.expired(idle.since, now) {
-                dead_http1.push(idle);
-            } else {
-                found = Some(Conn::Http1(idle.conn));
-                break;
+            let mut cx = Context::from_waker(Waker::noop());
+            for _ in 0..endpoint.idle.len() {
+                let Some(mut idle) = endpoint.idle.pop() else {
+                    break;
+                };
+                if self.expired(idle.since, now) {
+                    dead_http1.push(idle);
+                    continue;
+                }
+                match idle.tx.poll_ready(&mut cx) {
+                    Poll::Ready(Ok(())) => {
+                        return Checkout::Ready(Conn::Http1 {
+                            tx: idle.tx,
+                            proxied: idle.proxied,
+                        });
+                    }
+                    Poll::Ready(Err(_closed)) => dead_http1.push(idle),
+                    // Not closed, but hyper has not asked for the next request yet: keep
+                    // it, behind the others.
+                    Poll::Pending => {
+                        finishing = true;
+                        endpoint.idle.insert(0, idle);
+                    }
+                }
             }
         }
         drop(state);
         drop(dead_http2);
-        found
+        if finishing {
+            Checkout::Finishing
+        } else {
+            Checkout::Empty
+        }
     }
 
-    /// Opens a connection to `scheme://authority`: an HTTP/2 one gets its own task and
-    /// is shared from then on; an HTTP/1 one is driven by whoever uses it.
+    /// Opens a connection to `scheme://authority` and spawns its task; an HTTP/2 one is
+    /// shared from then on.
     async fn connect(
         self: &Arc<Self>,
         index: usize,
@@ -386,14 +362,14 @@ impl Shared {
             Ok(Conn::Http2 { tx, id })
         } else {
             let (tx, conn) = http1::Builder::new()
-                .handshake(net_io(io))
+                .handshake(io)
                 .await
                 .map_err(SendError::request)?;
-            Ok(Conn::Http1(Box::new(Http1::new(
+            drop(runtime.spawn(conn));
+            Ok(Conn::Http1 {
                 tx,
-                conn,
-                connected.is_proxied(),
-            ))))
+                proxied: connected.is_proxied(),
+            })
         }
     }
 
@@ -438,46 +414,45 @@ impl Shared {
         drop(forgotten);
     }
 
-    /// Wraps an HTTP/1 response: its body drives `conn` and hands it back once read to
-    /// the end (or dropped); a response without a body hands it back at once.
+    /// Wraps an HTTP/1 response so that its body hands `tx` back once read to the end
+    /// (or dropped); a response without a body hands it back at once.
     fn http1_response(
         this: &Arc<Self>,
         response: http::Response<Incoming>,
-        conn: Box<Http1>,
+        tx: Http1,
         index: usize,
+        proxied: bool,
     ) -> Response {
         response.map(|inner| {
-            let lease = if inner.is_end_stream() {
-                this.give_back(index, conn);
-                None
-            } else {
-                Some(Lease {
-                    conn,
+            if inner.is_end_stream() {
+                this.put(index, tx, proxied);
+                return ResponseBody {
+                    inner,
+                    give_back: None,
+                };
+            }
+            ResponseBody {
+                inner,
+                give_back: Some(GiveBack {
                     pool: Arc::clone(this),
                     index,
-                })
-            };
-            ResponseBody {
-                inner: Some(inner),
-                lease,
+                    tx,
+                    proxied,
+                }),
             }
         })
     }
 
-    /// Takes back an HTTP/1 connection whose response was read (or dropped): it goes
-    /// to its endpoint's idle list if hyper is ready for another request on it, and is
-    /// dropped (closed) otherwise.
-    fn give_back(self: &Arc<Self>, index: usize, mut conn: Box<Http1>) {
-        if self.keep && conn.ready() {
-            self.put(index, conn);
+    /// Returns an HTTP/1 connection whose response was read (or dropped) to its
+    /// endpoint's idle list, unless it is closed or the list is full (then it is
+    /// dropped, which closes it). It is used again only once hyper is ready for a request
+    /// on it: see [`Shared::checkout`].
+    fn put(self: &Arc<Self>, index: usize, tx: Http1, proxied: bool) {
+        if !self.keep || tx.is_closed() {
+            return;
         }
-    }
-
-    /// Adds an HTTP/1 connection ready for a request to its endpoint's idle list, unless
-    /// the list is full (then it is dropped, which closes it).
-    fn put(self: &Arc<Self>, index: usize, conn: Box<Http1>) {
         let now = Instant::now();
-        // `conn` is a parameter: on an early return it is dropped after the lock guard.
+        // `tx` is a parameter: on an early return it is dropped after the lock guard.
         let mut state = self.lock();
         if state
             .endpoints
@@ -491,7 +466,11 @@ impl Shared {
             return;
         };
         if let Some(endpoint) = state.endpoints.get_mut(index) {
-            endpoint.idle.push(Idle { conn, since: now });
+            endpoint.idle.push(Idle {
+                tx,
+                proxied,
+                since: now,
+            });
         }
         drop(state);
         self.spawn_sweeper(runtime);
@@ -520,11 +499,8 @@ impl Shared {
         }
     }
 
-    /// Drops every expired idle connection (and a closed HTTP/2 one); returns when the
-    /// next one expires, or `None` (and marks the sweeper stopped) when none is left.
-    ///
-    /// Idle HTTP/1 connections are not polled here: one the server closed is found
-    /// out at checkout, or dropped when it expires.
+    /// Drops every closed or expired idle connection; returns when the next one
+    /// expires, or `None` (and marks the sweeper stopped) when none is left.
     fn evict(&self) -> Option<Instant> {
         let mut dead_http1 = Vec::new();
         let mut dead_http2 = Vec::new();
@@ -538,11 +514,9 @@ impl Shared {
             }
         };
         for endpoint in &mut state.endpoints {
-            dead_http1.extend(
-                endpoint
-                    .idle
-                    .extract_if(.., |idle| self.expired(idle.since, now)),
-            );
+            dead_http1.extend(endpoint.idle.extract_if(.., |idle| {
+                idle.tx.is_closed() || self.expired(idle.since, now)
+            }));
             for idle in &endpoint.idle {
                 expiry(idle.since);
             }
@@ -655,26 +629,25 @@ fn host_header(scheme: &Scheme, authority: &Authority) -> Option<HeaderValue> {
     HeaderValue::from_str(value).ok()
 }
 
-/// The body of a [`Response`]: hyper's, which over HTTP/1 drives its connection as it
-/// is read and hands it back to the pool once read to its end.
+/// The body of a [`Response`]: hyper's, which hands its HTTP/1 connection back to the
+/// pool once read to its end.
 ///
-/// Dropped before its end, it hands the connection back too, but only if the rest of
-/// the response had already arrived: otherwise the connection is closed (an abandoned
-/// stream is not left running). Provider stream decoders stop at their end marker and
-/// drop the body before its very end; their connections are reused.
+/// Dropped before its end, it hands the connection back too, but the connection is
+/// used again only if the rest of the response had already arrived: otherwise hyper
+/// closes it (an abandoned stream is not left running). Provider stream decoders stop
+/// at their end marker and drop the body before its very end; their connections are
+/// reused.
 pub struct ResponseBody {
-    /// `None` only while dropping: hyper must see the body gone before the connection
-    /// is polled a last time.
-    inner: Option<Incoming>,
-    /// The HTTP/1 connection the body is read from, until it goes back.
-    lease: Option<Lease>,
+    inner: Incoming,
+    give_back: Option<GiveBack>,
 }
 
-/// An HTTP/1 connection in use by a response body, and where it goes back to.
-struct Lease {
-    conn: Box<Http1>,
+/// An HTTP/1 connection, and where it goes back to.
+struct GiveBack {
     pool: Arc<Shared>,
     index: usize,
+    tx: Http1,
+    proxied: bool,
 }
 
 impl Body for ResponseBody {
@@ -686,57 +659,37 @@ impl Body for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.get_mut();
-        let Some(inner) = &mut this.inner else {
-            return Poll::Ready(None);
-        };
-        let Some(lease) = &mut this.lease else {
-            return Pin::new(inner).poll_frame(cx);
-        };
-        let Http1 { conn, driver, .. } = &mut *lease.conn;
-        let frame = ready!(driver.drive(cx, |cx| {
-            // What hyper has already handed over first: a whole small body usually came
-            // with the head, and the connection has nothing more to do for it.
-            if let Poll::Ready(frame) = Pin::new(&mut *inner).poll_frame(cx) {
-                return Poll::Ready(frame);
-            }
-            // Nothing yet: the connection reads the socket, in this task.
-            poll_connection(conn, cx);
-            Pin::new(&mut *inner).poll_frame(cx)
-        }));
+        let frame = ready!(Pin::new(&mut this.inner).poll_frame(cx));
         match &frame {
             Some(Ok(_)) => {}
             None => this.give_back(),
             // A broken body leaves its connection unusable.
-            Some(Err(_)) => this.lease = None,
+            Some(Err(_)) => this.give_back = None,
         }
         Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(Incoming::is_end_stream)
+        self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner
-            .as_ref()
-            .map_or_else(|| SizeHint::with_exact(0), Incoming::size_hint)
+        self.inner.size_hint()
     }
 }
 
 impl ResponseBody {
     fn give_back(&mut self) {
-        if let Some(lease) = self.lease.take() {
-            lease.pool.give_back(lease.index, lease.conn);
+        if let Some(back) = self.give_back.take() {
+            back.pool.put(back.index, back.tx, back.proxied);
         }
     }
 }
 
 impl Drop for ResponseBody {
     fn drop(&mut self) {
-        // Before its end: hyper, seeing nobody will read the rest, takes the end of the
-        // response from what is buffered, or closes the connection; the pool keeps it
-        // only if it is then ready for another request.
-        drop(self.inner.take());
+        // Before its end: hyper drains what is buffered or closes the connection, and
+        // the pool uses it only once hyper is ready for another request on it.
         self.give_back();
     }
 }
@@ -746,169 +699,6 @@ impl fmt::Debug for ResponseBody {
         f.debug_struct("ResponseBody")
             .field("inner", &self.inner)
             .finish_non_exhaustive()
-    }
-}
-
-/// An HTTP/1 connection: the sender hyper queues requests on, and the connection future
-/// that does the I/O, polled by whoever uses the connection (see the module doc).
-struct Http1 {
-    tx: http1::SendRequest<Full<Bytes>>,
-    /// `None` once it has finished (the connection closed, or failed). Dropped then at
-    /// once, which hands back a request queued on it but never written.
-    conn: Option<http1::Connection<Io, Full<Bytes>>>,
-    driver: Driver,
-    /// Whether it leads to a forwarding proxy (requests then go in absolute form).
-    proxied: bool,
-}
-
-impl Http1 {
-    fn new(
-        tx: http1::SendRequest<Full<Bytes>>,
-        conn: http1::Connection<Io, Full<Bytes>>,
-        proxied: bool,
-    ) -> Self {
-        Self {
-            tx,
-            conn: Some(conn),
-            driver: Driver::new(),
-            proxied,
-        }
-    }
-
-    /// Sends `request` and returns the response head, polling the connection in this
-    /// task until it comes. Dropped before, the connection is left unusable (hyper
-    /// closes a connection whose request was abandoned) and is dropped by its owner.
-    async fn send(
-        &mut self,
-        request: Request,
-    ) -> Result<http::Response<Incoming>, TrySendError<Request>> {
-        let mut response = pin!(self.tx.try_send_request(request));
-        let Self { conn, driver, .. } = self;
-        poll_fn(|cx| {
-            driver.drive(cx, |cx| {
-                // The connection first: it writes the request, and reads the response.
-                poll_connection(conn, cx);
-                response.as_mut().poll(cx)
-            })
-        })
-        .await
-    }
-
-    /// Whether hyper is ready for a request on the connection. Polled once without a
-    /// waker (nobody polls it while it is idle), it finishes what it can with what is
-    /// already buffered or readable — the end of a response, or the server's close —
-    /// and then either asks for a request, or has finished: closed or broken.
-    fn ready(&mut self) -> bool {
-        // Idle, it has no task to wake.
-        self.driver.forget_task();
-        let mut cx = Context::from_waker(Waker::noop());
-        if let Some(conn) = &mut self.conn {
-            // The task's cooperative budget does not apply: this is not a wait, and an
-            // exhausted budget would make a connection that is ready look busy.
-            let mut unconstrained = tokio::task::unconstrained(conn);
-            if Pin::new(&mut unconstrained).poll(&mut cx).is_ready() {
-                self.conn = None;
-                return false;
-            }
-        }
-        matches!(self.tx.poll_ready(&mut cx), Poll::Ready(Ok(())))
-    }
-}
-
-/// Polls an HTTP/1 connection future, dropping it once it has finished.
-fn poll_connection(conn: &mut Option<http1::Connection<Io, Full<Bytes>>>, cx: &mut Context<'_>) {
-    if let Some(future) = conn
-        && Pin::new(future).poll(cx).is_ready()
-    {
-        // Closed or failed; a failure has reached whoever awaited the response or
-        // body. Dropped, it hands back a request still queued.
-        *conn = None;
-    }
-}
-
-/// Polls what hangs on an HTTP/1 connection (its connection future, the response
-/// future, the body channel) on behalf of the task polling it, with a waker of the
-/// connection's own: a wake while the task is polling is the connection waking itself
-/// (hyper handing over the response head or a body chunk, or taking one), answered by
-/// polling again at once rather than by waking the task, whose next poll would run
-/// through every future above the pool for nothing. Any other wake goes to the task.
-struct Driver {
-    wakes: Arc<Wakes>,
-    /// A waker of `wakes`.
-    waker: Waker,
-}
-
-/// The most times [`Driver::drive`] polls in a row while woken each time; then the
-/// task is woken instead, to yield to the others (this is what tokio's cooperative
-/// budget asks for when it runs out: every poll of a tokio resource wakes at once).
-const MAX_ROUNDS: usize = 3;
-
-impl Driver {
-    fn new() -> Self {
-        let wakes = Arc::new(Wakes::default());
-        let waker = Waker::from(Arc::clone(&wakes));
-        Self { wakes, waker }
-    }
-
-    /// Polls `round` for the task of `cx`, with the driver's waker; polls it again
-    /// (up to [`MAX_ROUNDS`] times) while it is `Pending` and was woken meanwhile.
-    fn drive<T>(
-        &self,
-        cx: &mut Context<'_>,
-        mut round: impl FnMut(&mut Context<'_>) -> Poll<T>,
-    ) -> Poll<T> {
-        // Registered first: a wake from now on reaches the task if it is not noted.
-        self.wakes.task.register(cx.waker());
-        let mut inner = Context::from_waker(&self.waker);
-        for _ in 0..MAX_ROUNDS {
-            self.wakes.state.store(POLLING, Ordering::Relaxed);
-            let poll = round(&mut inner);
-            let woken = self.wakes.state.swap(IDLE, Ordering::AcqRel) == WOKEN;
-            // Ready, nothing is owed: whoever polled will poll again if it wants more.
-            if poll.is_ready() || !woken {
-                return poll;
-            }
-        }
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-
-    /// Forgets the task: wakes of an idle connection go nowhere.
-    fn forget_task(&self) {
-        drop(self.wakes.task.take());
-    }
-}
-
-/// Not polling; a wake goes to the task.
-const IDLE: u8 = 0;
-/// Polling; a wake is noted, and answered by polling again.
-const POLLING: u8 = 1;
-/// Polling, and woken since it began.
-const WOKEN: u8 = 2;
-
-/// The state behind a [`Driver`]'s waker.
-#[derive(Default)]
-struct Wakes {
-    /// [`IDLE`], [`POLLING`] or [`WOKEN`].
-    state: AtomicU8,
-    /// The task that last polled the connection.
-    task: AtomicWaker,
-}
-
-impl Wake for Wakes {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        match self
-            .state
-            .compare_exchange(POLLING, WOKEN, Ordering::AcqRel, Ordering::Acquire)
-        {
-            // Noted: the driver polls again before it returns.
-            Ok(_) | Err(WOKEN) => {}
-            Err(_) => self.task.wake(),
-        }
     }
 }
 
@@ -965,178 +755,20 @@ impl StdError for SendError {
     }
 }
 
-/// The connector's stream, as an HTTP/1 connection's [`Io`].
-#[cfg(not(test))]
-fn net_io(io: MaybeHttpsStream<crate::connect::Conn>) -> Io {
-    io
-}
-
-#[cfg(test)]
-fn net_io(io: MaybeHttpsStream<crate::connect::Conn>) -> Io {
-    tests::Io::Net(io)
-}
-
 #[cfg(test)]
 mod tests {
     //! The pool's internals: what no test through the public API can set up
     //! deterministically (`tests/pool.rs` covers the rest).
 
-    use std::io;
-    use std::sync::atomic::AtomicUsize;
-
+    use futures_util::FutureExt;
     use http_body_util::BodyExt;
-    use hyper::rt::{Read, ReadBufCursor, Write};
     use hyper_rustls::HttpsConnectorBuilder;
     use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::TokioIo;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
     use super::*;
-
-    /// An HTTP/1 connection's stream: the connector's, or a scripted one.
-    #[allow(
-        clippy::large_enum_variant,
-        reason = "the connector's stream is kept as it is in the pool outside tests"
-    )]
-    pub(super) enum Io {
-        Net(MaybeHttpsStream<crate::connect::Conn>),
-        Script(Script),
-    }
-
-    /// A stream whose other end is the test: it keeps what is written to it, answers
-    /// the first request with [`ScriptState::answer`], and can be made to read the end of
-    /// the stream.
-    #[derive(Clone, Default)]
-    pub(super) struct Script(Arc<Mutex<ScriptState>>);
-
-    #[derive(Default)]
-    struct ScriptState {
-        written: Vec<u8>,
-        /// Read once something was written.
-        answer: Option<&'static [u8]>,
-        /// Once set, how many more reads find nothing before one reads the end.
-        gone_after: Option<usize>,
-        /// The waker of the last read that found nothing.
-        reader: Option<Waker>,
-    }
-
-    impl Script {
-        fn answering(answer: &'static [u8]) -> Self {
-            let script = Self::default();
-            script.state().answer = Some(answer);
-            script
-        }
-
-        fn state(&self) -> MutexGuard<'_, ScriptState> {
-            self.0.lock().unwrap()
-        }
-
-        /// From now on, `reads` more reads find nothing, then one reads the end (the
-        /// server closed, and the client sees it only then). Wakes nobody: the server's
-        /// close is noticed when the connection is next polled.
-        fn go_away_after(&self, reads: usize) {
-            self.state().gone_after = Some(reads);
-        }
-
-        fn requests(&self) -> usize {
-            let written = String::from_utf8(self.state().written.clone()).unwrap();
-            written.matches(" HTTP/1.1\r\n").count()
-        }
-
-        fn read(&self, cx: &Context<'_>, mut buf: ReadBufCursor<'_>) -> Poll<io::Result<()>> {
-            let mut state = self.state();
-            if !state.written.is_empty()
-                && let Some(answer) = state.answer.take()
-            {
-                buf.put_slice(answer);
-                return Poll::Ready(Ok(()));
-            }
-            match &mut state.gone_after {
-                // The end of the stream: nothing put in `buf`.
-                Some(0) => Poll::Ready(Ok(())),
-                Some(reads) => {
-                    *reads -= 1;
-                    Poll::Pending
-                }
-                None => {
-                    state.reader = Some(cx.waker().clone());
-                    Poll::Pending
-                }
-            }
-        }
-
-        fn write(&self, bytes: &[u8]) -> usize {
-            let mut state = self.state();
-            state.written.extend_from_slice(bytes);
-            if state.answer.is_some()
-                && let Some(reader) = state.reader.take()
-            {
-                reader.wake();
-            }
-            bytes.len()
-        }
-    }
-
-    impl Read for Io {
-        fn poll_read(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: ReadBufCursor<'_>,
-        ) -> Poll<io::Result<()>> {
-            match self.get_mut() {
-                Self::Net(io) => Pin::new(io).poll_read(cx, buf),
-                Self::Script(script) => script.read(cx, buf),
-            }
-        }
-    }
-
-    impl Write for Io {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            match self.get_mut() {
-                Self::Net(io) => Pin::new(io).poll_write(cx, buf),
-                Self::Script(script) => Poll::Ready(Ok(script.write(buf))),
-            }
-        }
-
-        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            match self.get_mut() {
-                Self::Net(io) => Pin::new(io).poll_flush(cx),
-                Self::Script(_) => Poll::Ready(Ok(())),
-            }
-        }
-
-        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            match self.get_mut() {
-                Self::Net(io) => Pin::new(io).poll_shutdown(cx),
-                Self::Script(_) => Poll::Ready(Ok(())),
-            }
-        }
-
-        fn is_write_vectored(&self) -> bool {
-            match self {
-                Self::Net(io) => io.is_write_vectored(),
-                Self::Script(_) => false,
-            }
-        }
-
-        fn poll_write_vectored(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            bufs: &[io::IoSlice<'_>],
-        ) -> Poll<io::Result<usize>> {
-            match self.get_mut() {
-                Self::Net(io) => Pin::new(io).poll_write_vectored(cx, bufs),
-                Self::Script(script) => {
-                    let bytes: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
-                    Poll::Ready(Ok(script.write(&bytes)))
-                }
-            }
-        }
-    }
 
     fn pool() -> Pool {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -1181,23 +813,18 @@ mod tests {
         (uri, received)
     }
 
-    fn request(uri: &Uri) -> Request {
+    fn request(uri: &Uri) -> http::Request<Full<Bytes>> {
         http::Request::post(uri.clone())
             .body(Full::new(Bytes::from_static(b"{}")))
             .unwrap()
     }
 
-    /// An HTTP/1 connection over `script`, not polled yet.
-    async fn scripted(script: &Script) -> Box<Http1> {
-        let (tx, conn) = http1::handshake(Io::Script(script.clone())).await.unwrap();
-        Box::new(Http1::new(tx, conn, false))
-    }
-
-    fn plant(pool: &Pool, uri: &Uri, conn: Box<Http1>) {
+    fn plant(pool: &Pool, uri: &Uri, tx: Http1) {
         let mut state = pool.shared.lock();
         let at = state.index_of(uri.scheme().unwrap(), uri.authority().unwrap());
         state.endpoints[at].idle.push(Idle {
-            conn,
+            tx,
+            proxied: false,
             since: Instant::now(),
         });
     }
@@ -1211,38 +838,35 @@ mod tests {
             .sum()
     }
 
-    const EMPTY_OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
-
-    /// A pool holding one idle connection over a script, which has served one request.
-    async fn pool_with_a_used_connection(uri: &Uri) -> (Pool, Script) {
-        let pool = pool();
-        let script = Script::answering(EMPTY_OK);
-        plant(&pool, uri, scripted(&script).await);
-        let response = pool.send(request(uri)).await.unwrap();
-        let body = response.into_body().collect().await.unwrap();
-        assert!(body.to_bytes().is_empty());
-        assert_eq!(script.requests(), 1);
-        assert_eq!(idle_count(&pool), 1, "back in the pool");
-        (pool, script)
-    }
-
-    /// The stale keep-alive race, made deterministic: a pooled connection looks open
-    /// when checked out (its server's close has not been read yet), the request is
-    /// queued on it, then the connection reads the end of the stream before writing the
-    /// request, finishes, and hands the request back. It must go out on a new
-    /// connection.
+    /// The stale keep-alive race, made deterministic: a pooled connection looks ready
+    /// (hyper asked for its next request) but its server has gone; the request is
+    /// queued on it, then its task reads the end of the stream before writing the
+    /// request, and hands the request back. It must go out on a new connection.
     #[tokio::test]
     async fn a_request_handed_back_unsent_goes_out_on_a_new_connection() {
         let (uri, mut heads) = server().await;
-        let (pool, stale) = pool_with_a_used_connection(&uri).await;
-        // The checkout's look finds nothing; the next read, sending, finds the end.
-        stale.go_away_after(1);
+        let pool = pool();
+        let (near, far) = tokio::io::duplex(4096);
+        let (stale, mut conn) = http1::handshake::<_, Full<Bytes>>(TokioIo::new(near))
+            .await
+            .unwrap();
+        // One poll: the connection is idle and asks for a request.
+        assert!((&mut conn).now_or_never().is_none());
+        assert!(stale.is_ready());
+        // Its server goes away; its task has not run since, so nothing has noticed.
+        drop(far);
+        assert!(!stale.is_closed());
+        plant(&pool, &uri, stale);
 
-        let sent = tokio::time::timeout(Duration::from_secs(10), pool.send(request(&uri)));
-        let response = sent.await.expect("the request is handed back").unwrap();
-        let body = response.into_body().collect().await.unwrap();
+        let (response, stale_conn) = tokio::join!(pool.send(request(&uri)), async move {
+            // By now the request sits queued on the stale connection.
+            tokio::task::yield_now().await;
+            conn.await
+        });
+        // The stale connection ended without an error of its own: it never wrote.
+        stale_conn.unwrap();
+        let body = response.unwrap().into_body().collect().await.unwrap();
         assert_eq!(body.to_bytes(), "fresh");
-        assert_eq!(stale.requests(), 1, "never written on the stale connection");
         let head = heads.recv().await.unwrap();
         assert!(head.starts_with("POST /v1/chat HTTP/1.1\r\n"), "{head}");
         assert!(heads.is_empty(), "one new connection");
@@ -1250,125 +874,29 @@ mod tests {
         assert_eq!(idle_count(&pool), 1);
     }
 
-    /// A pooled connection whose server closed while it was idle is polled at checkout,
-    /// reads the close, and is dropped rather than used.
+    /// A pooled HTTP/1 connection whose last exchange is not over yet (hyper has not
+    /// asked for the next request) is passed over, and kept.
     #[tokio::test]
-    async fn an_idle_connection_its_server_closed_is_dropped_at_checkout() {
-        let uri: Uri = "http://127.0.0.1:9/v1/chat".parse().unwrap();
-        let (pool, closed) = pool_with_a_used_connection(&uri).await;
-        closed.go_away_after(0);
-        let (mut index, mut host) = (None, None);
-        let checked_out = pool.shared.checkout(
-            &mut index,
-            uri.scheme().unwrap(),
-            uri.authority().unwrap(),
-            &mut host,
-        );
-        assert!(checked_out.is_none(), "the closed connection is not used");
-        assert_eq!(idle_count(&pool), 0, "nor kept");
-        assert_eq!(closed.requests(), 1);
-    }
+    async fn a_connection_not_ready_yet_is_passed_over_and_kept() {
+        let (uri, mut heads) = server().await;
+        let pool = pool();
+        let (near, _far) = tokio::io::duplex(4096);
+        let (busy, _conn) = http1::handshake::<_, Full<Bytes>>(TokioIo::new(near))
+            .await
+            .unwrap();
+        // Never polled: it has not asked for a request.
+        assert!(!busy.is_ready() && !busy.is_closed());
+        plant(&pool, &uri, busy);
 
-    /// Counts the wakes of a task's waker.
-    #[derive(Default)]
-    struct Wakes(AtomicUsize);
-
-    impl Wake for Wakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn counting() -> (Arc<Wakes>, Waker) {
-        let wakes = Arc::new(Wakes::default());
-        (Arc::clone(&wakes), Waker::from(wakes))
-    }
-
-    #[test]
-    fn wakes_while_driving_are_answered_by_polling_again_not_by_the_task() {
-        let driver = Driver::new();
-        let (task, waker) = counting();
-        let mut cx = Context::from_waker(&waker);
-        let mut rounds = 0;
-        let poll = driver.drive(&mut cx, |cx| {
-            rounds += 1;
-            if rounds == 1 {
-                // What hyper does handing the response head over to the response future.
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            } else {
-                Poll::Ready(())
-            }
-        });
-        assert_eq!((poll, rounds), (Poll::Ready(()), 2));
-        assert_eq!(task.0.load(Ordering::Relaxed), 0, "the task is not woken");
-
-        // Ready even though woken: nothing is owed to the task.
-        let poll = driver.drive(&mut cx, |cx| {
-            cx.waker().wake_by_ref();
-            Poll::Ready(())
-        });
-        assert_eq!(poll, Poll::Ready(()));
-        assert_eq!(task.0.load(Ordering::Relaxed), 0);
-    }
-
-    #[test]
-    fn wakes_after_driving_reach_the_task_that_drove_last() {
-        let driver = Driver::new();
-        let (first, first_waker) = counting();
-        let (second, second_waker) = counting();
-        let registered = Mutex::new(None);
-        let round = |cx: &mut Context<'_>| {
-            // What a socket does when it has nothing to read.
-            *registered.lock().unwrap() = Some(cx.waker().clone());
-            Poll::<()>::Pending
-        };
-        assert!(
-            driver
-                .drive(&mut Context::from_waker(&first_waker), round)
-                .is_pending()
-        );
-        // Moved to another task (a body polled from elsewhere).
-        assert!(
-            driver
-                .drive(&mut Context::from_waker(&second_waker), round)
-                .is_pending()
-        );
-        registered.lock().unwrap().take().unwrap().wake();
-        assert_eq!(first.0.load(Ordering::Relaxed), 0);
-        assert_eq!(second.0.load(Ordering::Relaxed), 1);
-
-        // Idle in the pool: nobody to wake.
-        assert!(
-            driver
-                .drive(&mut Context::from_waker(&second_waker), round)
-                .is_pending()
-        );
-        driver.forget_task();
-        registered.lock().unwrap().take().unwrap().wake();
-        assert_eq!(second.0.load(Ordering::Relaxed), 1);
-    }
-
-    #[test]
-    fn a_connection_woken_every_time_it_is_polled_yields_to_the_task() {
-        // What tokio's resources do once the task's cooperative budget is spent: each
-        // poll wakes at once and returns `Pending`. Polling on would never end.
-        let driver = Driver::new();
-        let (task, waker) = counting();
-        let mut rounds = 0;
-        let poll = driver.drive(&mut Context::from_waker(&waker), |cx| {
-            rounds += 1;
-            assert!(rounds <= MAX_ROUNDS, "polled on and on");
-            cx.waker().wake_by_ref();
-            Poll::<()>::Pending
-        });
-        assert!(poll.is_pending());
-        assert_eq!(rounds, MAX_ROUNDS);
-        assert_eq!(
-            task.0.load(Ordering::Relaxed),
-            1,
-            "the task polls again later"
-        );
+        // Were it used, the request would wait forever on a connection whose task
+        // never runs.
+        let sent = tokio::time::timeout(Duration::from_secs(10), pool.send(request(&uri)));
+        let response = sent.await.expect("a new connection").unwrap();
+        let body = response.into_body().collect().await.unwrap();
+        assert_eq!(body.to_bytes(), "fresh");
+        assert!(heads.recv().await.is_some() && heads.is_empty());
+        // The one passed over, and the new one returned after it.
+        assert_eq!(idle_count(&pool), 2);
     }
 
     #[test]

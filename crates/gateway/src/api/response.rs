@@ -1,6 +1,6 @@
 //! Writing a complete [`ChatResponse`] as an OpenAI `chat.completion` object, once,
 //! straight from the core types (borrowed, not copied), with the hand-written JSON of
-//! [`super::json`]: the shape is fixed, so its keys are literal text.
+//! `api::json`: the shape is fixed, so its keys are literal text.
 
 use tollgate_core::{AssistantPart, ChatResponse, ToolCall, Usage};
 

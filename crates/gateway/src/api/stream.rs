@@ -3,7 +3,7 @@
 //! Each event is written straight into one reusable buffer (`data: {json}\n\n`) and
 //! split off as a [`Bytes`] frame: no intermediate JSON values, no per-chunk strings. The
 //! part every chunk of a stream shares (id, object, created, model) is written once, when
-//! the stream starts; each chunk adds only its `choices` (see [`super::json`]).
+//! the stream starts; each chunk adds only its `choices` (see `api::json`).
 //!
 //! The shape follows OpenAI exactly: a first chunk with `delta.role = "assistant"`, text
 //! in `delta.content`, reasoning in `delta.reasoning_content` (DeepSeek's field, which

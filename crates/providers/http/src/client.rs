@@ -30,7 +30,8 @@ use crate::pool::{Pool, Response, SendError};
 /// Settings of the HTTP client a provider builds.
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
-    /// Time allowed to establish a connection (TCP; a proxy tunnel included).
+    /// Time allowed to establish a connection: TCP, a proxy's `CONNECT` tunnel and the
+    /// TLS handshake together.
     pub connect_timeout: Duration,
     /// Idle pooled connections are closed after this long.
     pub pool_idle_timeout: Duration,
@@ -188,6 +189,7 @@ impl HttpClient {
             .wrap_connector(ProxyConnector::new(http, proxies.clone()));
         let pool = Pool::new(
             connector,
+            settings.connect_timeout,
             settings.pool_idle_timeout,
             settings.pool_max_idle_per_host,
         );

@@ -73,6 +73,8 @@ pub(crate) struct Pool {
 
 struct Shared {
     connector: Connector,
+    /// Time allowed for a whole connection: TCP, a proxy's `CONNECT` tunnel and TLS.
+    connect_timeout: Duration,
     idle_timeout: Duration,
     max_idle: usize,
     /// Whether connections are kept at all: not with `pool_max_idle_per_host = 0` (as
@@ -141,12 +143,19 @@ enum Conn {
 }
 
 impl Pool {
-    /// A pool connecting with `connector`; idle connections are closed after
-    /// `idle_timeout`, and at most `max_idle` are kept per endpoint.
-    pub(crate) fn new(connector: Connector, idle_timeout: Duration, max_idle: usize) -> Self {
+    /// A pool connecting with `connector`, each connection (TCP, proxy tunnel and TLS)
+    /// within `connect_timeout`; idle connections are closed after `idle_timeout`, and
+    /// at most `max_idle` are kept per endpoint.
+    pub(crate) fn new(
+        connector: Connector,
+        connect_timeout: Duration,
+        idle_timeout: Duration,
+        max_idle: usize,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 connector,
+                connect_timeout,
                 idle_timeout: idle_timeout.min(MAX_IDLE_TIMEOUT),
                 max_idle,
                 keep: max_idle > 0 && !idle_timeout.is_zero(),
@@ -344,11 +353,17 @@ impl Shared {
         parts.authority = Some(authority.clone());
         parts.path_and_query = Some(PathAndQuery::from_static("/"));
         let destination = Uri::from_parts(parts).map_err(SendError::connect)?;
-        let io = self
-            .connector
-            .clone()
-            .oneshot(destination)
+        // The TCP connector times its own part; a proxy that never answers `CONNECT`, or
+        // a server that never finishes the TLS handshake, is only caught here.
+        let connecting = self.connector.clone().oneshot(destination);
+        let io = tokio::time::timeout(self.connect_timeout, connecting)
             .await
+            .map_err(|_| {
+                SendError::connect(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connection not established within the connect timeout",
+                ))
+            })?
             .map_err(SendError::connect)?;
         let connected = io.connected();
         if connected.is_negotiated_h2() {
@@ -782,7 +797,12 @@ mod tests {
             .https_or_http()
             .enable_http1()
             .wrap_connector(ProxyConnector::new(HttpConnector::new(), None));
-        Pool::new(connector, Duration::from_secs(90), 8)
+        Pool::new(
+            connector,
+            Duration::from_secs(10),
+            Duration::from_secs(90),
+            8,
+        )
     }
 
     /// A server answering each connection's first request with `fresh` and keeping

@@ -498,3 +498,57 @@ async fn a_connect_timeout_is_a_timeout_error_that_could_not_connect() {
     );
     drop(queued);
 }
+
+/// A listener that accepts connections and holds them open without ever answering:
+/// a proxy that never replies to `CONNECT`, a server that never finishes TLS.
+async fn silent_listener() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    addr
+}
+
+/// Sends to `url` with `client` and checks that the connection attempt gives up as a
+/// connect timeout after 5 s of (paused) time.
+async fn assert_connect_times_out(client: &HttpClient, url: &str) {
+    let started = tokio::time::Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(60), request(client, url))
+        .await
+        .expect("the connect timeout fires first")
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.to_string().contains("could not connect"), "{err}");
+    let waited = started.elapsed();
+    assert!(
+        (Duration::from_secs(5)..Duration::from_secs(6)).contains(&waited),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_connect_timeout_covers_a_proxy_tunnel_that_never_answers() {
+    let proxy = silent_listener().await;
+    let client = HttpClient::new(&ClientSettings {
+        connect_timeout: Duration::from_secs(5),
+        proxy: Proxy::Url(format!("http://{proxy}").into()),
+        ..ClientSettings::default()
+    })
+    .unwrap();
+    // An https endpoint goes through a CONNECT tunnel, which the proxy never answers.
+    assert_connect_times_out(&client, "https://provider.invalid/v1/chat").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_connect_timeout_covers_a_tls_handshake_that_never_finishes() {
+    let server = silent_listener().await;
+    let client = client(ClientSettings {
+        connect_timeout: Duration::from_secs(5),
+        ..ClientSettings::default()
+    });
+    assert_connect_times_out(&client, &format!("https://{server}/v1/chat")).await;
+}

@@ -8,10 +8,10 @@ mod support;
 
 use std::time::Duration;
 
-use tollgate_gateway::config::{self, Config, ConfigError, Location, Problem};
+use tollgate_gateway::config::{self, Config, ConfigError};
 use tollgate_http::{ClientSettings, Proxy};
 
-use support::env;
+use support::{at, env, only, reject_config};
 
 /// In every config below that carries credentials; it must never be printed.
 const PASSWORD: &str = "s3cret-PW";
@@ -34,19 +34,7 @@ fn accept(text: &str) -> Config {
 }
 
 fn reject(text: &str) -> ConfigError {
-    match config::parse(text, "tollgate.toml", &keys()) {
-        Ok(_) => panic!("accepted:\n{text}"),
-        Err(e) => e,
-    }
-}
-
-fn only(error: &ConfigError) -> &Problem {
-    assert_eq!(error.problems().len(), 1, "{error}");
-    &error.problems()[0]
-}
-
-fn at(line: usize, column: usize) -> Option<Location> {
-    Some(Location { line, column })
+    reject_config(text, &keys())
 }
 
 /// The settings deployment `name`'s client is built with.

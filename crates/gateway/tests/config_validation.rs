@@ -5,9 +5,9 @@
 
 mod support;
 
-use tollgate_gateway::config::{self, ConfigError, Location, Problem};
+use tollgate_gateway::config::{self, ConfigError};
 
-use support::env;
+use support::{at, env, only, reject_config};
 
 fn keys() -> impl Fn(&str) -> Option<String> {
     env(&[
@@ -19,19 +19,7 @@ fn keys() -> impl Fn(&str) -> Option<String> {
 }
 
 fn reject(text: &str) -> ConfigError {
-    match config::parse(text, "tollgate.toml", &keys()) {
-        Ok(_) => panic!("accepted:\n{text}"),
-        Err(e) => e,
-    }
-}
-
-fn only(error: &ConfigError) -> &Problem {
-    assert_eq!(error.problems().len(), 1, "{error}");
-    &error.problems()[0]
-}
-
-fn at(line: usize, column: usize) -> Option<Location> {
-    Some(Location { line, column })
+    reject_config(text, &keys())
 }
 
 const BASE: &str = r#"

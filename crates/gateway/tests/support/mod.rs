@@ -9,6 +9,7 @@ use serde_json::Value;
 use tollgate_anthropic::{AnthropicClient, AnthropicConfig};
 use tollgate_core::pricing::PriceTable;
 use tollgate_core::{BoxChatService, Price, boxed};
+use tollgate_gateway::config::{ConfigError, Location, Problem};
 use tollgate_gateway::server::{Gateway, RunningGateway};
 use tollgate_gateway::state::{AppState, DeploymentInfo, RouteEntry};
 use tollgate_gemini::{GeminiClient, GeminiConfig};
@@ -244,4 +245,23 @@ pub fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     move |name| map.get(name).cloned()
+}
+
+/// Parses `text` as `tollgate.toml` with `env`, expecting it to be refused.
+pub fn reject_config(text: &str, env: tollgate_gateway::config::Env<'_>) -> ConfigError {
+    match tollgate_gateway::config::parse(text, "tollgate.toml", env) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e,
+    }
+}
+
+/// The single problem of a refused config.
+pub fn only(error: &ConfigError) -> &Problem {
+    assert_eq!(error.problems().len(), 1, "{error}");
+    &error.problems()[0]
+}
+
+/// A problem's location, 1-based.
+pub fn at(line: usize, column: usize) -> Option<Location> {
+    Some(Location { line, column })
 }

@@ -81,6 +81,13 @@ async fn a_streamed_reply_reports_its_limits_too() {
     assert_eq!(answered_by(&reply), "backup");
 }
 
+/// ~1,000 input tokens and 100 of output: more than a 600-token remainder.
+fn big_request() -> ChatRequest {
+    ChatRequest::new("chat")
+        .user("x".repeat(4_000))
+        .max_tokens(100)
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_small_token_remainder_skips_only_requests_that_need_more() {
     let primary = Fake::new("primary", Outcome::answer("primary"));
@@ -88,28 +95,32 @@ async fn a_small_token_remainder_skips_only_requests_that_need_more() {
     let backup = Fake::new("backup", Outcome::answer("backup"));
     let route = route(&primary, &backup);
     // ~1000 input tokens + 100 output: more than 600. "hello" + 100: less.
-    let big = || {
-        ChatRequest::new("chat")
-            .user("x".repeat(4_000))
-            .max_tokens(100)
-    };
     let small = || request("chat").max_tokens(100);
-    assert!(big().estimate_input_tokens() + 100 > 600);
+    assert!(big_request().estimate_input_tokens() + 100 > 600);
 
     assert_eq!(
         answered_by(&send(&route, small()).await.unwrap()),
         "primary"
     );
-    assert_eq!(answered_by(&send(&route, big()).await.unwrap()), "backup");
+    assert_eq!(
+        answered_by(&send(&route, big_request()).await.unwrap()),
+        "backup"
+    );
     assert_eq!(
         answered_by(&send(&route, small()).await.unwrap()),
         "primary"
     );
     // The answer to that small request reported nothing: the remainder still holds.
-    assert_eq!(answered_by(&send(&route, big()).await.unwrap()), "backup");
+    assert_eq!(
+        answered_by(&send(&route, big_request()).await.unwrap()),
+        "backup"
+    );
 
     tokio::time::advance(secs(20)).await;
-    assert_eq!(answered_by(&send(&route, big()).await.unwrap()), "primary");
+    assert_eq!(
+        answered_by(&send(&route, big_request()).await.unwrap()),
+        "primary"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -119,17 +130,18 @@ async fn a_newer_reply_replaces_what_an_older_one_reported() {
     primary.push(Outcome::reporting("primary", tokens_left(50_000, secs(60))));
     let backup = Fake::new("backup", Outcome::answer("backup"));
     let route = route(&primary, &backup);
-    let big = || {
-        ChatRequest::new("chat")
-            .user("x".repeat(4_000))
-            .max_tokens(100)
-    };
 
     send(&route, request("chat")).await.unwrap();
-    assert_eq!(answered_by(&send(&route, big()).await.unwrap()), "backup");
+    assert_eq!(
+        answered_by(&send(&route, big_request()).await.unwrap()),
+        "backup"
+    );
     // A small request gets the newer, larger remainder back.
     send(&route, request("chat")).await.unwrap();
-    assert_eq!(answered_by(&send(&route, big()).await.unwrap()), "primary");
+    assert_eq!(
+        answered_by(&send(&route, big_request()).await.unwrap()),
+        "primary"
+    );
 }
 
 #[tokio::test(start_paused = true)]

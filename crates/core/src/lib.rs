@@ -18,6 +18,7 @@ pub mod accumulate;
 pub mod context;
 pub mod error;
 pub mod event;
+pub mod json;
 pub mod message;
 pub mod pricing;
 pub mod rate_limits;

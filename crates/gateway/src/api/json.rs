@@ -11,6 +11,8 @@
 //! The output is byte for byte what serde_json writes for the same values (the tests
 //! compare the two), so clients see no difference.
 
+use tollgate_core::json::needs_escape;
+
 /// Writes `value` as a JSON string, quotes included, escaped exactly as serde_json
 /// escapes it: `"` and `\` backslashed, `\b \f \n \r \t` short, other control characters
 /// as `\u00XX`, everything else (non-ASCII included) as it is.
@@ -73,20 +75,6 @@ fn escaped(out: &mut Vec<u8>, value: &str) {
         }
     }
     out.extend_from_slice(&bytes[start..]);
-}
-
-/// Whether any of the eight bytes of `word` is `"`, `\` or below 0x20 (the bit tricks of
-/// "Bit Twiddling Hacks": a byte equal to zero, a byte less than n).
-const fn needs_escape(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    const fn has_zero(v: u64) -> u64 {
-        v.wrapping_sub(ONES) & !v & HIGHS
-    }
-    let quote = has_zero(word ^ (ONES * b'"' as u64));
-    let backslash = has_zero(word ^ (ONES * b'\\' as u64));
-    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    quote | backslash | control != 0
 }
 
 fn write_escape(out: &mut Vec<u8>, byte: u8, escape: u8) {

@@ -30,9 +30,8 @@ pub fn response(
     errors: &ErrorMapper,
     meta: ReplyMeta,
 ) -> Result<ChatResponse, Error> {
-    // One UTF-8 check of the whole body is cheaper than serde_json's string by string.
     let parsed = match std::str::from_utf8(body) {
-        Ok(text) => serde_json::from_str(text),
+        Ok(text) => Completion::from_json(text),
         Err(_) => serde_json::from_slice(body),
     };
     let mut completion: Completion<'_> =

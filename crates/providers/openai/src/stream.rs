@@ -174,7 +174,7 @@ impl Decoder {
             self.fail(self.errors.from_error_value(&value, None), out);
             return;
         }
-        let mut chunk: Completion<'_> = match serde_json::from_str(data) {
+        let mut chunk = match Completion::from_json(data) {
             Ok(chunk) => chunk,
             Err(e) => {
                 let error = self.errors.decode(

@@ -104,17 +104,42 @@ pub struct Explanation {
     now: Vec<Option<Reason>>,
 }
 
-impl Explanation {
-    /// An empty explanation for deployments named `names`, in order.
-    pub(crate) fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let entries: Vec<_> = names.into_iter().map(|n| (n.to_owned(), None)).collect();
-        let now = vec![None; entries.len()];
-        Self { entries, now }
+/// Each deployment's reason as a request goes, by route index, without names.
+///
+/// A route keeps one per request and names it (an [`Explanation`]) only when the request
+/// fails: a request that is served, the common case, allocates nothing for it unless a
+/// deployment was passed over on the way.
+#[derive(Debug, Default)]
+pub(crate) struct Reasons {
+    /// How many deployments the route has.
+    len: usize,
+    /// Empty until the first reason is recorded, then `len` long.
+    reasons: Vec<Option<Reason>>,
+    /// For deployments that failed: why they are unavailable now, if they are. Empty
+    /// until the first is recorded, then `len` long.
+    now: Vec<Option<Reason>>,
+}
+
+impl Reasons {
+    /// No reasons yet for a route of `len` deployments.
+    pub(crate) fn new(len: usize) -> Self {
+        Self {
+            len,
+            reasons: Vec::new(),
+            now: Vec::new(),
+        }
+    }
+
+    fn slot(&mut self, index: usize) -> Option<&mut Option<Reason>> {
+        if self.reasons.is_empty() && index < self.len {
+            self.reasons.resize(self.len, None);
+        }
+        self.reasons.get_mut(index)
     }
 
     /// Sets deployment `index`'s reason (a failure is never replaced by a lesser reason).
     pub(crate) fn set(&mut self, index: usize, reason: Reason) {
-        if let Some((_, slot)) = self.entries.get_mut(index) {
+        if let Some(slot) = self.slot(index) {
             if let (Some(Reason::Failed { .. }), false) =
                 (&slot, matches!(reason, Reason::Failed { .. }))
             {
@@ -126,7 +151,7 @@ impl Explanation {
 
     /// Records a failed attempt on deployment `index`.
     pub(crate) fn failed(&mut self, index: usize, error: Error) {
-        if let Some((_, slot)) = self.entries.get_mut(index) {
+        if let Some(slot) = self.slot(index) {
             let attempts = match slot {
                 Some(Reason::Failed { attempts, .. }) => *attempts + 1,
                 _ => 1,
@@ -137,19 +162,38 @@ impl Explanation {
 
     /// Whether deployment `index` failed an attempt.
     pub(crate) fn has_failed(&self, index: usize) -> bool {
-        matches!(
-            self.entries.get(index),
-            Some((_, Some(Reason::Failed { .. })))
-        )
+        matches!(self.reasons.get(index), Some(Some(Reason::Failed { .. })))
     }
 
     /// Records why a deployment that failed is unavailable now (a cooldown it caused).
     pub(crate) fn unavailable_now(&mut self, index: usize, reason: Reason) {
+        if self.now.is_empty() && index < self.len {
+            self.now.resize(self.len, None);
+        }
         if let Some(slot) = self.now.get_mut(index) {
             *slot = Some(reason);
         }
     }
 
+    /// The explanation, naming the deployments `names` (in route order, `len` of them).
+    pub(crate) fn explain<'a>(self, names: impl IntoIterator<Item = &'a str>) -> Explanation {
+        let Self {
+            len,
+            reasons,
+            mut now,
+        } = self;
+        let mut reasons = reasons.into_iter();
+        let entries: Vec<_> = names
+            .into_iter()
+            .take(len)
+            .map(|name| (name.to_owned(), reasons.next().flatten()))
+            .collect();
+        now.resize(entries.len(), None);
+        Explanation { entries, now }
+    }
+}
+
+impl Explanation {
     /// Each deployment's name and reason (`None`: no reason recorded).
     pub fn entries(&self) -> &[(String, Option<Reason>)] {
         &self.entries

@@ -14,7 +14,7 @@ use tower::ServiceExt;
 
 use super::RouteInner;
 use crate::balance::{Candidate, Observation};
-use crate::explain::{Explanation, Reason};
+use crate::explain::{Explanation, Reason, Reasons};
 use crate::fallback::ContextFallback;
 use crate::health::Admission;
 use crate::stream::OnStreamError;
@@ -148,9 +148,10 @@ struct Request {
     context_tokens: u64,
     /// Estimated input + `max_tokens` or the expected output (rate limits).
     rate_tokens: u64,
-    explanation: Explanation,
+    /// Why deployments did not serve it, named only if the request fails.
+    reasons: Reasons,
     failed: Vec<Attempt>,
-    tried: Vec<bool>,
+    tried: Marks,
     attempts: u32,
     retries: u32,
     queue: VecDeque<Step>,
@@ -175,7 +176,7 @@ pub(super) async fn serve(
         let running = match state.start(step, false) {
             Ok(running) => running,
             Err(reason) => {
-                state.explanation.set(step.idx, reason);
+                state.reasons.set(step.idx, reason);
                 continue;
             }
         };
@@ -200,7 +201,6 @@ impl Request {
             hedger.deposit();
         }
         let n = inner.slots.len();
-        let explanation = Explanation::new(inner.slots.iter().map(|s| s.deployment.name.as_str()));
         let mut state = Self {
             inner,
             request,
@@ -208,9 +208,9 @@ impl Request {
             deadline,
             context_tokens,
             rate_tokens,
-            explanation,
+            reasons: Reasons::new(n),
             failed: Vec::new(),
-            tried: vec![false; n],
+            tried: Marks::new(n),
             attempts: 0,
             retries: 0,
             queue: VecDeque::new(),
@@ -227,46 +227,59 @@ impl Request {
     fn plan(&mut self) {
         let now = Instant::now();
         let inner = Arc::clone(&self.inner);
-        let mut in_pool = vec![false; inner.slots.len()];
-        for &idx in &inner.pool {
-            in_pool[idx] = true;
+        for idx in inner.pool.end..inner.slots.len() {
+            self.reasons.set(idx, Reason::Reserved);
         }
-        for (idx, pooled) in in_pool.iter().enumerate() {
-            if !pooled {
-                self.explanation.set(idx, Reason::Reserved);
+        let candidate = |idx: usize| {
+            let slot = &inner.slots[idx];
+            Candidate {
+                index: idx,
+                name: &slot.deployment.name,
+                facts: &slot.deployment.facts,
+                in_flight: slot.in_flight.load(Ordering::Relaxed),
             }
-        }
-        let mut candidates = Vec::with_capacity(inner.pool.len());
-        for &idx in &inner.pool {
-            match self.eligible(idx, now) {
+        };
+        // A pool of one (every route the gateway makes per deployment) needs no list.
+        let single;
+        let mut list = Vec::new();
+        let candidates: &[Candidate<'_>] = if inner.pool.len() == 1 {
+            match self.eligible(inner.pool.start, now) {
                 Ok(()) => {
-                    let slot = &inner.slots[idx];
-                    candidates.push(Candidate {
-                        index: idx,
-                        name: &slot.deployment.name,
-                        facts: &slot.deployment.facts,
-                        in_flight: slot.in_flight.load(Ordering::Relaxed),
-                    });
+                    single = candidate(inner.pool.start);
+                    std::slice::from_ref(&single)
                 }
-                Err(reason) => self.explanation.set(idx, reason),
+                Err(reason) => {
+                    self.reasons.set(inner.pool.start, reason);
+                    return;
+                }
             }
-        }
+        } else {
+            list.reserve_exact(inner.pool.len());
+            for idx in inner.pool.clone() {
+                match self.eligible(idx, now) {
+                    Ok(()) => list.push(candidate(idx)),
+                    Err(reason) => self.reasons.set(idx, reason),
+                }
+            }
+            &list
+        };
         if candidates.is_empty() {
             return;
         }
-        let order = inner.balancer.order(&self.request, &candidates);
-        let mut used = vec![false; candidates.len()];
+        let order = inner.balancer.order(&self.request, candidates);
+        self.queue.reserve_exact(order.len().min(candidates.len()));
+        let mut used = Marks::new(candidates.len());
         for position in order {
             // A balancer is trusted to order, not to index out of bounds or repeat.
-            if position < candidates.len() && !used[position] {
-                used[position] = true;
+            if position < candidates.len() && !used.contains(position) {
+                used.insert(position);
                 let idx = candidates[position].index;
                 self.push_step(idx, StepKind::Chain);
             }
         }
         for (position, candidate) in candidates.iter().enumerate() {
-            if !used[position] {
-                self.explanation
+            if !used.contains(position) {
+                self.reasons
                     .set(candidate.index, Reason::LeftOut(inner.balancer.name()));
             }
         }
@@ -353,7 +366,7 @@ impl Request {
         }
         slot.in_flight.fetch_add(1, Ordering::Relaxed);
         self.attempts += 1;
-        self.tried[step.idx] = true;
+        self.tried.insert(step.idx);
         let permit = Permit {
             inner: Arc::clone(&inner),
             idx: step.idx,
@@ -451,7 +464,7 @@ impl Request {
             let step = self.queue.pop_front()?;
             match self.start(step, true) {
                 Ok(running) => return Some(running),
-                Err(reason) => self.explanation.set(step.idx, reason),
+                Err(reason) => self.reasons.set(step.idx, reason),
             }
         }
         None
@@ -495,7 +508,7 @@ impl Request {
                     elapsed: latency,
                     error: error.clone(),
                 });
-                self.explanation.failed(step.idx, error.clone());
+                self.reasons.failed(step.idx, error.clone());
                 self.last_error = Some(error.clone());
                 self.after_failure(step, error)
             }
@@ -515,7 +528,7 @@ impl Request {
                     .content_list
                     .iter()
                     .copied()
-                    .filter(|&i| !self.tried[i])
+                    .filter(|&i| !self.tried.contains(i))
                     .collect();
                 return self.redirect(targets, error);
             }
@@ -556,7 +569,7 @@ impl Request {
                 .context_list
                 .iter()
                 .copied()
-                .filter(|&i| !self.tried[i])
+                .filter(|&i| !self.tried.contains(i))
                 .collect(),
             ContextFallback::Off => Vec::new(),
             ContextFallback::Larger => {
@@ -567,12 +580,12 @@ impl Request {
                     .unwrap_or(0);
                 let mut larger: Vec<(u64, usize)> = Vec::new();
                 for (idx, slot) in inner.slots.iter().enumerate() {
-                    if self.tried[idx] {
+                    if self.tried.contains(idx) {
                         continue;
                     }
                     match slot.deployment.facts.context_window {
                         Some(window) if window > exceeded => larger.push((window, idx)),
-                        window => self.explanation.set(idx, Reason::NotLarger { window }),
+                        window => self.reasons.set(idx, Reason::NotLarger { window }),
                     }
                 }
                 larger.sort();
@@ -584,19 +597,29 @@ impl Request {
     /// Notes, for each deployment that failed, whether it is unavailable now and until when.
     fn note_current_state(&mut self, now: Instant) {
         for idx in 0..self.inner.slots.len() {
-            if self.explanation.has_failed(idx)
+            if self.reasons.has_failed(idx)
                 && let Err(reason) = self.eligible(idx, now)
             {
-                self.explanation.unavailable_now(idx, reason);
+                self.reasons.unavailable_now(idx, reason);
             }
         }
+    }
+
+    /// Names the reasons gathered so far (leaving none behind).
+    fn explain(&mut self) -> Explanation {
+        std::mem::take(&mut self.reasons).explain(
+            self.inner
+                .slots
+                .iter()
+                .map(|slot| slot.deployment.name.as_str()),
+        )
     }
 
     fn exhausted(mut self) -> Error {
         let now = Instant::now();
         self.note_current_state(now);
         let route = self.inner.name.clone();
-        let explanation = std::mem::take(&mut self.explanation);
+        let explanation = self.explain();
         let mut error = explanation.into_error(&route, now);
         // Deployments were tried and failed: the caller sees that failure's kind (a
         // transport error, an overload, a 5xx…), with every deployment's story in the
@@ -625,7 +648,7 @@ impl Request {
     fn deadline_error(&mut self) -> Error {
         let now = Instant::now();
         self.note_current_state(now);
-        let explanation = std::mem::take(&mut self.explanation);
+        let explanation = self.explain();
         let error = Error::new(
             ErrorKind::Timeout,
             format!(
@@ -643,6 +666,43 @@ impl Request {
     }
 }
 
+/// A set of indices below a known length: a bit mask up to 64, a vector beyond.
+struct Marks {
+    bits: u64,
+    spill: Vec<bool>,
+}
+
+impl Marks {
+    fn new(len: usize) -> Self {
+        Self {
+            bits: 0,
+            spill: if len > 64 {
+                vec![false; len]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn insert(&mut self, index: usize) {
+        if self.spill.is_empty() {
+            if index < 64 {
+                self.bits |= 1 << index;
+            }
+        } else if let Some(mark) = self.spill.get_mut(index) {
+            *mark = true;
+        }
+    }
+
+    fn contains(&self, index: usize) -> bool {
+        if self.spill.is_empty() {
+            index < 64 && self.bits & (1 << index) != 0
+        } else {
+            self.spill.get(index).copied().unwrap_or(false)
+        }
+    }
+}
+
 trait WithRetryAfterOpt {
     fn with_retry_after_opt(self, after: Option<Duration>) -> Self;
 }
@@ -652,6 +712,29 @@ impl WithRetryAfterOpt for Error {
         match after {
             Some(after) => self.with_retry_after(after),
             None => self,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Marks;
+
+    #[test]
+    fn marks_hold_indices_inline_and_beyond_sixty_four() {
+        for len in [1, 3, 64, 65, 130] {
+            let mut marks = Marks::new(len);
+            let chosen: Vec<usize> = (0..len).filter(|i| i % 3 == 0 || *i == len - 1).collect();
+            for &i in &chosen {
+                marks.insert(i);
+            }
+            for i in 0..len {
+                assert_eq!(
+                    marks.contains(i),
+                    chosen.contains(&i),
+                    "len {len}, index {i}"
+                );
+            }
         }
     }
 }

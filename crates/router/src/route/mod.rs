@@ -8,6 +8,7 @@ mod engine;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::future::Future;
+use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,9 +39,9 @@ pub(crate) struct Slot {
 pub(crate) struct RouteInner {
     pub(crate) name: String,
     pub(crate) slots: Vec<Slot>,
-    /// Indices of the slots the balancer chooses among (the rest are reserved for the
-    /// context-length and content-filter fallbacks).
-    pub(crate) pool: Vec<usize>,
+    /// Indices of the slots the balancer chooses among: the first ones (the rest are
+    /// reserved for the context-length and content-filter fallbacks).
+    pub(crate) pool: Range<usize>,
     pub(crate) balancer: Arc<dyn Balancer>,
     pub(crate) fallback: FallbackPolicy,
     pub(crate) context_list: Vec<usize>,
@@ -269,7 +270,7 @@ impl RouteBuilder {
             )));
         }
         validate_health(&self.health).map_err(|e| e.in_route(&route))?;
-        let pool: Vec<usize> = (0..self.pool.len()).collect();
+        let pool = 0..self.pool.len();
         let mut seen = BTreeSet::new();
         let mut slots = Vec::with_capacity(self.pool.len() + self.reserve.len());
         for deployment in self.pool.into_iter().chain(self.reserve) {

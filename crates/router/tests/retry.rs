@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tollgate_core::{Deadline, ErrorKind};
+use tollgate_core::{AttemptContext, Deadline, ErrorKind};
 use tollgate_router::{Backoff, HealthPolicy, RetryBudget, RetryPolicy, Route, Timeouts};
 
 use support::{Fake, Outcome, answered_by, ms, request, secs, send};
@@ -225,4 +225,83 @@ async fn retries_per_request_are_capped_across_deployments() {
     assert_eq!(err.kind(), ErrorKind::Server);
     // Two first attempts (fallback) + two retries: never 2 × (1 + 2).
     assert_eq!(a.calls() + b.calls(), 4);
+}
+
+/// A caller's own fact, carried in the request's extensions.
+#[derive(Debug, Clone, PartialEq)]
+struct CallerTag(&'static str);
+
+#[tokio::test(start_paused = true)]
+async fn every_attempt_resends_the_callers_request_unchanged_but_for_the_model() {
+    let first = Fake::new("first", Outcome::answer("done"));
+    first.push(Outcome::rate_limited(secs(1)));
+    let second = Fake::new("second", Outcome::rate_limited(secs(2)));
+    let route = Route::builder("chat")
+        .deployment(first.deployment())
+        .deployment(second.deployment())
+        .health(no_breaker())
+        .retry(RetryPolicy {
+            max_retries: 1,
+            seed: Some(5),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let mut original = request("chat")
+        .system("be brief")
+        .user("and again")
+        .temperature(0.25)
+        .max_tokens(64)
+        .stop("END")
+        .tag("task", "summary")
+        .extra("logprobs", serde_json::json!(true));
+    original.extensions.insert(CallerTag("mine"));
+    let wire = |r: &tollgate_core::ChatRequest, model: &str| {
+        let mut value = serde_json::to_value(r).unwrap();
+        value["model"] = serde_json::json!(model);
+        value
+    };
+    let expected = wire(&original, "");
+
+    let reply = send(&route, original).await.unwrap();
+    assert_eq!(answered_by(&reply), "first");
+    // first: 429 (retry after 1 s); fallback to second: 429 (2 s); retry on first: answers.
+    let mut seen: Vec<_> = first
+        .requests()
+        .into_iter()
+        .map(|(at, r)| (at, r, "first-model"))
+        .chain(
+            second
+                .requests()
+                .into_iter()
+                .map(|(at, r)| (at, r, "second-model")),
+        )
+        .collect();
+    seen.sort_by_key(|(at, r, _)| (*at, r.extensions.get::<AttemptContext>().map(|c| c.attempt)));
+    let seen: Vec<_> = seen.into_iter().map(|(_, r, model)| (r, model)).collect();
+    assert_eq!(seen.len(), 3);
+    for (attempt, (request, model)) in seen.iter().enumerate() {
+        assert_eq!(request.model, *model);
+        assert_eq!(wire(request, ""), expected, "attempt {}", attempt + 1);
+        assert_eq!(
+            request.extensions.get::<CallerTag>(),
+            Some(&CallerTag("mine"))
+        );
+        assert!(request.extensions.get::<Deadline>().is_some());
+    }
+    let attempts: Vec<(String, u32)> = seen
+        .iter()
+        .map(|(r, _)| {
+            let context = r.extensions.get::<AttemptContext>().unwrap();
+            (context.deployment.to_string(), context.attempt)
+        })
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            ("first".to_owned(), 1),
+            ("second".to_owned(), 2),
+            ("first".to_owned(), 3)
+        ]
+    );
 }

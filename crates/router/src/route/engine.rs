@@ -376,8 +376,11 @@ impl Request {
             settled: false,
             in_flight_moved: false,
         };
+        // The attempt's copy gets the deployment's model: clone all but the route's.
+        let route_model = std::mem::take(&mut self.request.model);
         let mut request = self.request.clone();
-        request.model.clone_from(&slot.deployment.model);
+        self.request.model = route_model;
+        request.model = slot.deployment.model.clone();
         request.extensions.insert(AttemptContext {
             route: inner.name.clone(),
             deployment: slot.deployment.name.clone(),
@@ -487,7 +490,16 @@ impl Request {
                 slot.limiter
                     .observe(reply.meta().rate_limits.as_ref(), Instant::now());
                 let in_flight = permit.succeed(latency);
-                let mut reply = bound_stream(reply, stream_bound, Some(Box::new(in_flight)));
+                // A stream stays in flight until it ends; a complete reply has ended.
+                let mut reply = match reply {
+                    ChatReply::Stream(_) => {
+                        bound_stream(reply, stream_bound, Some(Box::new(in_flight)))
+                    }
+                    complete @ ChatReply::Complete(_) => {
+                        drop(in_flight);
+                        complete
+                    }
+                };
                 let meta = reply.meta_mut();
                 meta.route = Some(inner.name.clone());
                 meta.deployment = Some(slot.deployment.name.clone());

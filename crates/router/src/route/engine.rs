@@ -1,16 +1,18 @@
 //! The per-request algorithm of a route: plan, attempt, hedge, fall back, retry, explain.
 
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
 use tokio::time::Instant;
-use tollgate_core::{Attempt, AttemptContext, ChatReply, ChatRequest, Deadline, Error, ErrorKind};
-use tower::ServiceExt;
+use tollgate_core::{
+    Attempt, AttemptContext, BoxChatService, ChatReply, ChatRequest, Deadline, Error, ErrorKind,
+};
+use tower::{Service, ServiceExt};
 
 use super::RouteInner;
 use crate::balance::{Candidate, Observation};
@@ -18,9 +20,7 @@ use crate::explain::{Explanation, Reason, Reasons};
 use crate::fallback::ContextFallback;
 use crate::health::Admission;
 use crate::stream::OnStreamError;
-use crate::timeout::{Bound, attempt_bounds, bound_stream, resolve_within};
-
-type CallFuture = Pin<Box<dyn Future<Output = Result<ChatReply, Error>> + Send>>;
+use crate::timeout::{AttemptCall, Bound, CallFuture, attempt_bounds, bound_stream};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StepKind {
@@ -129,7 +129,7 @@ impl Drop for InFlight {
 struct Running {
     step: Step,
     permit: Permit,
-    call: CallFuture,
+    call: AttemptCall,
     stream_bound: Option<(Instant, Bound)>,
 }
 
@@ -346,7 +346,8 @@ impl Request {
             return Ok(None);
         }
         self.retries += 1;
-        tokio::time::sleep_until(candidate.not_before).await;
+        // Boxed: a timer is large, and only requests that retry need one.
+        Box::pin(tokio::time::sleep_until(candidate.not_before)).await;
         Ok(Some(Step {
             kind: StepKind::Retry,
             ..candidate.step
@@ -400,11 +401,11 @@ impl Request {
             "routing attempt"
         );
         let (resolve_bound, stream_bound) = attempt_bounds(&inner.timeouts, now, self.deadline);
-        let call = slot.deployment.service.clone().oneshot(request);
+        let call = call_now(slot.deployment.service.clone(), request);
         Ok(Running {
             step,
             permit,
-            call: Box::pin(resolve_within(call, resolve_bound)),
+            call: AttemptCall::new(call, resolve_bound),
             stream_bound,
         })
     }
@@ -423,22 +424,30 @@ impl Request {
             }
             _ => None,
         };
-        let Some(delay) = delay else {
-            let result = primary.call.as_mut().await;
-            return self.settle(primary, result);
-        };
+        match delay {
+            None => {
+                let result = (&mut primary.call).await;
+                self.settle(primary, result)
+            }
+            // Boxed: hedging holds two attempts and a timer, which would otherwise make
+            // every request's future (moved as a whole) that much larger.
+            Some(delay) => Box::pin(self.drive_hedged(primary, delay)).await,
+        }
+    }
+
+    /// Runs an attempt, starting a hedge if it has not answered after `delay`.
+    async fn drive_hedged(&mut self, mut primary: Running, delay: Duration) -> Outcome {
         let timer = pin!(tokio::time::sleep_until(primary.permit.started + delay));
-        let timer_fired = match select(primary.call.as_mut(), timer).await {
+        let timer_fired = match select(&mut primary.call, timer).await {
             Either::Left((result, _)) => return self.settle(primary, result),
             Either::Right(((), _)) => true,
         };
         debug_assert!(timer_fired);
         let Some(mut hedge) = self.start_hedge() else {
-            let result = primary.call.as_mut().await;
+            let result = (&mut primary.call).await;
             return self.settle(primary, result);
         };
-        let (first, result, second) = match select(primary.call.as_mut(), hedge.call.as_mut()).await
-        {
+        let (first, result, second) = match select(&mut primary.call, &mut hedge.call).await {
             Either::Left((result, _)) => (primary, result, hedge),
             Either::Right((result, _)) => (hedge, result, primary),
         };
@@ -446,7 +455,7 @@ impl Request {
         match self.settle(first, result) {
             Outcome::Continue => {
                 let mut second = second;
-                let result = second.call.as_mut().await;
+                let result = (&mut second.call).await;
                 self.settle(second, result)
             }
             done => done,
@@ -675,6 +684,17 @@ impl Request {
             Some(last) => error.with_source(last),
             None => error,
         }
+    }
+}
+
+/// Calls `service` at once when it is ready (a provider client always is), so the attempt
+/// holds only the service's own future rather than the request and the service until
+/// its first poll; otherwise waits for readiness as `oneshot` does.
+fn call_now(mut service: BoxChatService, request: ChatRequest) -> CallFuture {
+    match service.poll_ready(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Ok(())) => service.call(request),
+        Poll::Ready(Err(error)) => Box::pin(std::future::ready(Err(error))),
+        Poll::Pending => Box::pin(service.oneshot(request)),
     }
 }
 

@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::Instant;
+use tokio::time::{Instant, Timeout};
 use tollgate_core::{ChatReply, ChatRequest, ChatStream, Deadline, Error, ErrorKind};
 use tower::{Layer, Service};
 
@@ -146,6 +146,45 @@ where
             Ok(result) => result,
             Err(_) => Err(Error::new(ErrorKind::Timeout, why.resolve_message())),
         },
+    }
+}
+
+/// A boxed call to a deployment.
+pub(crate) type CallFuture = Pin<Box<dyn Future<Output = Result<ChatReply, Error>> + Send>>;
+
+/// A route's call to a deployment, resolved within a bound: [`resolve_within`] for an
+/// already boxed call, without an `async` wrapper that would hold the call twice.
+pub(crate) enum AttemptCall {
+    /// No bound applies.
+    Unbounded(CallFuture),
+    /// Turns expiry into an [`ErrorKind::Timeout`] error naming the bound.
+    Bounded(Pin<Box<Timeout<CallFuture>>>, Bound),
+}
+
+impl AttemptCall {
+    /// `call`, bounded by `bound` if there is one.
+    pub(crate) fn new(call: CallFuture, bound: Option<(Instant, Bound)>) -> Self {
+        match bound {
+            None => Self::Unbounded(call),
+            Some((at, why)) => Self::Bounded(Box::pin(tokio::time::timeout_at(at, call)), why),
+        }
+    }
+}
+
+impl Future for AttemptCall {
+    type Output = Result<ChatReply, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Self::Unbounded(call) => call.as_mut().poll(cx),
+            Self::Bounded(call, why) => match call.as_mut().poll(cx) {
+                Poll::Ready(Ok(result)) => Poll::Ready(result),
+                Poll::Ready(Err(_elapsed)) => {
+                    Poll::Ready(Err(Error::new(ErrorKind::Timeout, why.resolve_message())))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
     }
 }
 

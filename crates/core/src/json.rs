@@ -128,31 +128,17 @@ impl<'a> Reader<'a> {
         &mut self,
         mut field: impl FnMut(&mut Self, &'a str) -> Result<()>,
     ) -> Result<()> {
-        self.open(b'{')?;
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            self.depth -= 1;
-            return Ok(());
-        }
-        loop {
-            if self.peek() != Some(b'"') {
+        self.sequence(b'{', b'}', |reader| {
+            if reader.peek() != Some(b'"') {
                 return Err(Declined);
             }
-            let key = self.key()?;
-            if self.peek() != Some(b':') {
+            let key = reader.key()?;
+            if reader.peek() != Some(b':') {
                 return Err(Declined);
             }
-            self.at += 1;
-            field(self, key)?;
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b'}') => break,
-                _ => return Err(Declined),
-            }
-        }
-        self.at += 1;
-        self.depth -= 1;
-        Ok(())
+            reader.at += 1;
+            field(reader, key)
+        })
     }
 
     /// Reads an array, calling `item` once per element; `item` must consume it.
@@ -161,24 +147,8 @@ impl<'a> Reader<'a> {
     ///
     /// [`Declined`] if no array comes next, it is malformed, it nests too deep, or `item`
     /// declines.
-    pub fn array(&mut self, mut item: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
-        self.open(b'[')?;
-        if self.peek() == Some(b']') {
-            self.at += 1;
-            self.depth -= 1;
-            return Ok(());
-        }
-        loop {
-            item(self)?;
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b']') => break,
-                _ => return Err(Declined),
-            }
-        }
-        self.at += 1;
-        self.depth -= 1;
-        Ok(())
+    pub fn array(&mut self, item: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
+        self.sequence(b'[', b']', item)
     }
 
     /// Reads a string: borrowed from the text when it has no escapes, unescaped into an
@@ -272,13 +242,31 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Consumes `open` (`{` or `[`) one level deeper.
-    fn open(&mut self, open: u8) -> Result<()> {
+    /// Reads `open`, then entries separated by commas (each read by `entry`), then
+    /// `close`, one level deeper while inside.
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut entry: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
         if self.peek() != Some(open) || self.depth >= MAX_DEPTH {
             return Err(Declined);
         }
         self.at += 1;
         self.depth += 1;
+        if self.peek() != Some(close) {
+            loop {
+                entry(self)?;
+                match self.peek() {
+                    Some(b',') => self.at += 1,
+                    Some(byte) if byte == close => break,
+                    _ => return Err(Declined),
+                }
+            }
+        }
+        self.at += 1;
+        self.depth -= 1;
         Ok(())
     }
 

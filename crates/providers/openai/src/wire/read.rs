@@ -14,8 +14,8 @@ use std::borrow::Cow;
 use tollgate_core::json::{Declined, Reader, Result};
 
 use super::{
-    Choice, Completion, CompletionTokensDetails, Content, Inline, LenientStr, PromptTokensDetails,
-    WireFunction, WireMessage, WireToolCall, WireUsage, XGroq,
+    Choice, Completion, CompletionTokensDetails, Content, Inline, JsonText, LenientStr,
+    PromptTokensDetails, WireFunction, WireMessage, WireToolCall, WireUsage, XGroq,
 };
 
 /// Reads a whole completion or chunk, or declines.
@@ -24,76 +24,32 @@ pub(super) fn completion(text: &str) -> Result<Completion<'_>> {
     let mut out = Completion::default();
     let mut seen = Seen::default();
     reader.object(|reader, key| match key {
-        "id" => {
-            seen.first(0)?;
-            out.id = lenient_str(reader)?;
-            Ok(())
-        }
-        "model" => {
-            seen.first(1)?;
-            out.model = lenient_str(reader)?;
-            Ok(())
-        }
-        "choices" => {
-            seen.first(2)?;
-            inline(reader, &mut out.choices, choice)
-        }
-        "usage" => {
-            seen.first(3)?;
-            optional(reader, &mut out.usage, usage)
-        }
-        "x_groq" => {
-            seen.first(4)?;
-            optional(reader, &mut out.x_groq, x_groq)
-        }
+        "id" => seen.read(0, reader, &mut out.id, lenient_str),
+        "model" => seen.read(1, reader, &mut out.model, lenient_str),
+        "choices" => seen.read(2, reader, &mut out.choices, |r, out| inline(r, out, choice)),
+        "usage" => seen.read(3, reader, &mut out.usage, |r, out| optional(r, out, usage)),
+        "x_groq" => seen.read(4, reader, &mut out.x_groq, |r, out| {
+            optional(r, out, x_groq)
+        }),
         // A real error is rare and read into a `Value`: serde's work.
-        "error" => {
-            seen.first(5)?;
-            null(reader)
-        }
+        "error" => seen.read(5, reader, &mut (), |r, ()| null(r)),
         _ => reader.skip(),
     })?;
     reader.end()?;
     Ok(out)
 }
 
-/// The known keys of one object met so far: serde refuses a struct with a field twice.
-#[derive(Default)]
-struct Seen(u8);
-
-impl Seen {
-    /// Notes field `bit`; declines if it came before.
-    fn first(&mut self, bit: u8) -> Result<()> {
-        let mask = 1 << bit;
-        if self.0 & mask != 0 {
-            return Err(Declined);
-        }
-        self.0 |= mask;
-        Ok(())
-    }
-}
-
 fn choice<'a>(reader: &mut Reader<'a>, out: &mut Choice<'a>) -> Result<()> {
     let mut seen = Seen::default();
     reader.object(|reader, key| match key {
-        "index" => {
-            seen.first(0)?;
-            out.index = count(reader)?.map(|index| u32::try_from(index).unwrap_or(u32::MAX));
-            Ok(())
-        }
-        "message" => {
-            seen.first(1)?;
-            optional(reader, &mut out.message, message)
-        }
-        "delta" => {
-            seen.first(2)?;
-            optional(reader, &mut out.delta, message)
-        }
-        "finish_reason" => {
-            seen.first(3)?;
-            out.finish_reason = lenient_str(reader)?;
-            Ok(())
-        }
+        "index" => seen.read(0, reader, &mut out.index, index),
+        "message" => seen.read(1, reader, &mut out.message, |r, out| {
+            optional(r, out, message)
+        }),
+        "delta" => seen.read(2, reader, &mut out.delta, |r, out| {
+            optional(r, out, message)
+        }),
+        "finish_reason" => seen.read(3, reader, &mut out.finish_reason, lenient_str),
         _ => reader.skip(),
     })
 }
@@ -101,34 +57,13 @@ fn choice<'a>(reader: &mut Reader<'a>, out: &mut Choice<'a>) -> Result<()> {
 fn message<'a>(reader: &mut Reader<'a>, out: &mut WireMessage<'a>) -> Result<()> {
     let mut seen = Seen::default();
     reader.object(|reader, key| match key {
-        "content" => {
-            seen.first(0)?;
-            // Arrays of parts are serde's.
-            out.content = match text(reader)? {
-                Some(text) => Content::Text(text),
-                None => Content::None,
-            };
-            Ok(())
-        }
-        "refusal" => {
-            seen.first(1)?;
-            out.refusal = lenient_str(reader)?;
-            Ok(())
-        }
-        "reasoning_content" => {
-            seen.first(2)?;
-            out.reasoning_content = lenient_str(reader)?;
-            Ok(())
-        }
-        "reasoning" => {
-            seen.first(3)?;
-            out.reasoning = lenient_str(reader)?;
-            Ok(())
-        }
-        "tool_calls" => {
-            seen.first(4)?;
-            inline(reader, &mut out.tool_calls, tool_call)
-        }
+        "content" => seen.read(0, reader, &mut out.content, content),
+        "refusal" => seen.read(1, reader, &mut out.refusal, lenient_str),
+        "reasoning_content" => seen.read(2, reader, &mut out.reasoning_content, lenient_str),
+        "reasoning" => seen.read(3, reader, &mut out.reasoning, lenient_str),
+        "tool_calls" => seen.read(4, reader, &mut out.tool_calls, |r, out| {
+            inline(r, out, tool_call)
+        }),
         _ => reader.skip(),
     })
 }
@@ -136,25 +71,12 @@ fn message<'a>(reader: &mut Reader<'a>, out: &mut WireMessage<'a>) -> Result<()>
 fn tool_call<'a>(reader: &mut Reader<'a>, out: &mut WireToolCall<'a>) -> Result<()> {
     let mut seen = Seen::default();
     reader.object(|reader, key| match key {
-        "index" => {
-            seen.first(0)?;
-            out.index = count(reader)?.map(|index| u32::try_from(index).unwrap_or(u32::MAX));
-            Ok(())
-        }
-        "id" => {
-            seen.first(1)?;
-            out.id = lenient_str(reader)?;
-            Ok(())
-        }
-        "type" => {
-            seen.first(2)?;
-            out.kind = lenient_str(reader)?;
-            Ok(())
-        }
-        "function" => {
-            seen.first(3)?;
-            optional(reader, &mut out.function, function)
-        }
+        "index" => seen.read(0, reader, &mut out.index, index),
+        "id" => seen.read(1, reader, &mut out.id, lenient_str),
+        "type" => seen.read(2, reader, &mut out.kind, lenient_str),
+        "function" => seen.read(3, reader, &mut out.function, |r, out| {
+            optional(r, out, function)
+        }),
         _ => reader.skip(),
     })
 }
@@ -162,17 +84,8 @@ fn tool_call<'a>(reader: &mut Reader<'a>, out: &mut WireToolCall<'a>) -> Result<
 fn function<'a>(reader: &mut Reader<'a>, out: &mut WireFunction<'a>) -> Result<()> {
     let mut seen = Seen::default();
     reader.object(|reader, key| match key {
-        "name" => {
-            seen.first(0)?;
-            out.name = lenient_str(reader)?;
-            Ok(())
-        }
-        "arguments" => {
-            seen.first(1)?;
-            // Arguments sent as a JSON object are serde's.
-            out.arguments.0 = text(reader)?;
-            Ok(())
-        }
+        "name" => seen.read(0, reader, &mut out.name, lenient_str),
+        "arguments" => seen.read(1, reader, &mut out.arguments, arguments),
         _ => reader.skip(),
     })
 }
@@ -180,38 +93,20 @@ fn function<'a>(reader: &mut Reader<'a>, out: &mut WireFunction<'a>) -> Result<(
 fn usage(reader: &mut Reader<'_>, out: &mut WireUsage) -> Result<()> {
     let mut seen = Seen::default();
     reader.object(|reader, key| match key {
-        "prompt_tokens" => {
-            seen.first(0)?;
-            out.prompt_tokens = count(reader)?;
-            Ok(())
-        }
-        "completion_tokens" => {
-            seen.first(1)?;
-            out.completion_tokens = count(reader)?;
-            Ok(())
-        }
-        "total_tokens" => {
-            seen.first(2)?;
-            out.total_tokens = count(reader)?;
-            Ok(())
-        }
+        "prompt_tokens" => seen.read(0, reader, &mut out.prompt_tokens, count),
+        "completion_tokens" => seen.read(1, reader, &mut out.completion_tokens, count),
+        "total_tokens" => seen.read(2, reader, &mut out.total_tokens, count),
         "prompt_tokens_details" => {
-            seen.first(3)?;
-            optional(reader, &mut out.prompt_tokens_details, prompt_details)
+            seen.read(3, reader, &mut out.prompt_tokens_details, |r, out| {
+                optional(r, out, prompt_details)
+            })
         }
         "completion_tokens_details" => {
-            seen.first(4)?;
-            optional(
-                reader,
-                &mut out.completion_tokens_details,
-                completion_details,
-            )
+            seen.read(4, reader, &mut out.completion_tokens_details, |r, out| {
+                optional(r, out, completion_details)
+            })
         }
-        "prompt_cache_hit_tokens" => {
-            seen.first(5)?;
-            out.prompt_cache_hit_tokens = count(reader)?;
-            Ok(())
-        }
+        "prompt_cache_hit_tokens" => seen.read(5, reader, &mut out.prompt_cache_hit_tokens, count),
         _ => reader.skip(),
     })
 }
@@ -219,16 +114,8 @@ fn usage(reader: &mut Reader<'_>, out: &mut WireUsage) -> Result<()> {
 fn prompt_details(reader: &mut Reader<'_>, out: &mut PromptTokensDetails) -> Result<()> {
     let mut seen = Seen::default();
     reader.object(|reader, key| match key {
-        "cached_tokens" => {
-            seen.first(0)?;
-            out.cached_tokens = count(reader)?;
-            Ok(())
-        }
-        "cache_write_tokens" => {
-            seen.first(1)?;
-            out.cache_write_tokens = count(reader)?;
-            Ok(())
-        }
+        "cached_tokens" => seen.read(0, reader, &mut out.cached_tokens, count),
+        "cache_write_tokens" => seen.read(1, reader, &mut out.cache_write_tokens, count),
         _ => reader.skip(),
     })
 }
@@ -236,11 +123,7 @@ fn prompt_details(reader: &mut Reader<'_>, out: &mut PromptTokensDetails) -> Res
 fn completion_details(reader: &mut Reader<'_>, out: &mut CompletionTokensDetails) -> Result<()> {
     let mut seen = Seen::default();
     reader.object(|reader, key| match key {
-        "reasoning_tokens" => {
-            seen.first(0)?;
-            out.reasoning_tokens = count(reader)?;
-            Ok(())
-        }
+        "reasoning_tokens" => seen.read(0, reader, &mut out.reasoning_tokens, count),
         _ => reader.skip(),
     })
 }
@@ -248,12 +131,31 @@ fn completion_details(reader: &mut Reader<'_>, out: &mut CompletionTokensDetails
 fn x_groq(reader: &mut Reader<'_>, out: &mut XGroq) -> Result<()> {
     let mut seen = Seen::default();
     reader.object(|reader, key| match key {
-        "usage" => {
-            seen.first(0)?;
-            optional(reader, &mut out.usage, usage)
-        }
+        "usage" => seen.read(0, reader, &mut out.usage, |r, out| optional(r, out, usage)),
         _ => reader.skip(),
     })
+}
+
+/// The known keys of one object met so far: serde refuses a struct with a field twice.
+#[derive(Default)]
+struct Seen(u8);
+
+impl Seen {
+    /// Reads field number `bit` into `slot` with `read`; declines if it came before.
+    fn read<'a, T>(
+        &mut self,
+        bit: u8,
+        reader: &mut Reader<'a>,
+        slot: &mut T,
+        read: impl FnOnce(&mut Reader<'a>, &mut T) -> Result<()>,
+    ) -> Result<()> {
+        let mask = 1 << bit;
+        if self.0 & mask != 0 {
+            return Err(Declined);
+        }
+        self.0 |= mask;
+        read(reader, slot)
+    }
 }
 
 /// An `Inline` array into `out` (empty): `null` is empty; `element` reads each element
@@ -300,17 +202,39 @@ fn text<'a>(reader: &mut Reader<'a>) -> Result<Option<Cow<'a, str>>> {
 }
 
 /// A [`LenientStr`] as it usually comes: a string or `null`.
-fn lenient_str<'a>(reader: &mut Reader<'a>) -> Result<LenientStr<'a>> {
-    text(reader).map(LenientStr)
+fn lenient_str<'a>(reader: &mut Reader<'a>, out: &mut LenientStr<'a>) -> Result<()> {
+    out.0 = text(reader)?;
+    Ok(())
+}
+
+/// `content` as a string or `null`; arrays of parts are serde's.
+fn content<'a>(reader: &mut Reader<'a>, out: &mut Content<'a>) -> Result<()> {
+    *out = text(reader)?.map_or(Content::None, Content::Text);
+    Ok(())
+}
+
+/// Tool-call arguments as a string or `null`; arguments sent as an object are serde's.
+fn arguments<'a>(reader: &mut Reader<'a>, out: &mut JsonText<'a>) -> Result<()> {
+    out.0 = text(reader)?;
+    Ok(())
 }
 
 /// A lenient count as it usually comes: a plain integer or `null`.
-fn count(reader: &mut Reader<'_>) -> Result<Option<u64>> {
-    if reader.null()? {
-        Ok(None)
+fn count(reader: &mut Reader<'_>, out: &mut Option<u64>) -> Result<()> {
+    *out = if reader.null()? {
+        None
     } else {
-        reader.count().map(Some)
-    }
+        Some(reader.count()?)
+    };
+    Ok(())
+}
+
+/// An index: a count, saturated to `u32` as serde's lenient reading does.
+fn index(reader: &mut Reader<'_>, out: &mut Option<u32>) -> Result<()> {
+    let mut wide = None;
+    count(reader, &mut wide)?;
+    *out = wide.map(|index| u32::try_from(index).unwrap_or(u32::MAX));
+    Ok(())
 }
 
 /// A `null`, the only value taken without declining.
@@ -378,6 +302,7 @@ mod tests {
             r#"{"usage":{"prompt_tokens":10.0}}"#,
             r#"{"model":7}"#,
             r#"{"id":"a","id":"b"}"#,
+            r#"{"usage":{"prompt_tokens_details":{"cached_tokens":01}}}"#,
             r#"{"choices":[{"index":0}],}"#,
         ] {
             assert_eq!(completion(body).err(), Some(Declined), "{body}");

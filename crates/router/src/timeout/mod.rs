@@ -80,7 +80,12 @@ pub(crate) enum Bound {
 }
 
 impl Bound {
-    pub(crate) fn resolve_message(self) -> String {
+    /// The error of a call that did not resolve within this bound.
+    pub(crate) fn expired(self) -> Error {
+        Error::new(ErrorKind::Timeout, self.resolve_message())
+    }
+
+    fn resolve_message(self) -> String {
         match self {
             Self::FirstToken(d) => format!(
                 "no first token within the attempt's {:.1}s time-to-first-token timeout",
@@ -144,7 +149,7 @@ where
         None => call.await,
         Some((at, why)) => match tokio::time::timeout_at(at, call).await {
             Ok(result) => result,
-            Err(_) => Err(Error::new(ErrorKind::Timeout, why.resolve_message())),
+            Err(_) => Err(why.expired()),
         },
     }
 }
@@ -179,9 +184,7 @@ impl Future for AttemptCall {
             Self::Unbounded(call) => call.as_mut().poll(cx),
             Self::Bounded(call, why) => match call.as_mut().poll(cx) {
                 Poll::Ready(Ok(result)) => Poll::Ready(result),
-                Poll::Ready(Err(_elapsed)) => {
-                    Poll::Ready(Err(Error::new(ErrorKind::Timeout, why.resolve_message())))
-                }
+                Poll::Ready(Err(_elapsed)) => Poll::Ready(Err(why.expired())),
                 Poll::Pending => Poll::Pending,
             },
         }

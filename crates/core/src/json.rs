@@ -48,6 +48,14 @@ use std::fmt;
 /// 128; stopping earlier only hands deeper text to it).
 pub const MAX_DEPTH: u32 = 64;
 
+/// The most digits [`Reader::decimal`] reads; a number with more is declined.
+pub const MAX_DECIMAL_DIGITS: usize = 15;
+
+/// 10⁰ to 10¹⁵, each exact in an `f64`.
+const POWERS_OF_TEN: [f64; MAX_DECIMAL_DIGITS + 1] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
 /// The reader does not vouch for the text: it is malformed, or has a form the reader
 /// leaves to a full parser. Parse it with one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +214,67 @@ impl<'a> Reader<'a> {
             return Err(Declined);
         }
         Ok(value)
+    }
+
+    /// Reads `true` or `false`.
+    ///
+    /// # Errors
+    ///
+    /// [`Declined`] for anything else (`null` included).
+    pub fn boolean(&mut self) -> Result<bool> {
+        match self.peek() {
+            Some(b't') => self.literal("true").map(|()| true),
+            Some(b'f') => self.literal("false").map(|()| false),
+            _ => Err(Declined),
+        }
+    }
+
+    /// Reads a decimal: a non-negative number written plainly, with or without a
+    /// fraction, in at most [`MAX_DECIMAL_DIGITS`] digits (`0.7`, `1`, `12.25`), as the
+    /// nearest `f64`, which is what serde_json and `str::parse` read too.
+    ///
+    /// With so few digits the digits form an integer an `f64` holds exactly, and so does
+    /// the power of ten the fraction divides it by; one IEEE division of the two is then
+    /// correctly rounded.
+    ///
+    /// # Errors
+    ///
+    /// [`Declined`] for anything else: a sign, an exponent, a leading zero, more digits,
+    /// or no number at all.
+    pub fn decimal(&mut self) -> Result<f64> {
+        let bytes = self.text.as_bytes();
+        if !matches!(self.peek(), Some(b'0'..=b'9')) {
+            return Err(Declined);
+        }
+        let start = self.at;
+        let mut digits: u64 = 0;
+        let mut count = 0;
+        let mut point = None;
+        loop {
+            match bytes.get(self.at) {
+                Some(&digit @ b'0'..=b'9') => {
+                    digits = digits * 10 + u64::from(digit - b'0');
+                    count += 1;
+                    if count > MAX_DECIMAL_DIGITS {
+                        return Err(Declined);
+                    }
+                }
+                Some(b'.') if point.is_none() && count > 0 => point = Some(count),
+                _ => break,
+            }
+            self.at += 1;
+        }
+        let fraction = point.map_or(0, |point| count - point);
+        let leading_zero =
+            bytes.get(start) == Some(&b'0') && matches!(bytes.get(start + 1), Some(b'0'..=b'9'));
+        if leading_zero
+            || point == Some(count)
+            || matches!(bytes.get(self.at), Some(b'e' | b'E' | b'.'))
+        {
+            return Err(Declined);
+        }
+        // Both exact (below 2^53): the quotient is the correctly rounded value.
+        Ok(digits as f64 / POWERS_OF_TEN.get(fraction).ok_or(Declined)?)
     }
 
     /// Consumes one value of any kind, checking that it is well-formed JSON.
@@ -405,6 +474,53 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The known keys of one object met so far, for readers of fixed shapes.
+///
+/// serde's derived structs refuse a field that comes twice, so a reader that must read
+/// exactly as one does declines it: each field gets a number, and [`Seen::read`] reads it
+/// only the first time.
+///
+/// ```
+/// use tollgate_core::json::{Declined, Reader, Seen};
+///
+/// let mut id = None;
+/// let mut seen = Seen::default();
+/// let mut reader = Reader::new(r#"{"id": "a", "id": "b"}"#);
+/// let read = reader.object(|reader, key| match key {
+///     "id" => seen.read(0, reader, &mut id, |r, id| {
+///         *id = Some(r.string()?);
+///         Ok(())
+///     }),
+///     _ => reader.skip(),
+/// });
+/// assert_eq!(read, Err(Declined));
+/// ```
+#[derive(Debug, Default)]
+pub struct Seen(u32);
+
+impl Seen {
+    /// Reads field number `bit` (0 to 31) into `slot` with `read`; declines if that
+    /// field came before (or `bit` is out of range).
+    ///
+    /// # Errors
+    ///
+    /// [`Declined`] for a repeated field, or whatever `read` declines.
+    pub fn read<'a, T>(
+        &mut self,
+        bit: u8,
+        reader: &mut Reader<'a>,
+        slot: &mut T,
+        read: impl FnOnce(&mut Reader<'a>, &mut T) -> Result<()>,
+    ) -> Result<()> {
+        let mask = 1u32.checked_shl(u32::from(bit)).ok_or(Declined)?;
+        if self.0 & mask != 0 {
+            return Err(Declined);
+        }
+        self.0 |= mask;
+        read(reader, slot)
+    }
+}
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const LOWS: u64 = 0x7F7F_7F7F_7F7F_7F7F;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -482,6 +598,62 @@ mod tests {
         let value = reader.count()?;
         reader.end()?;
         Ok(value)
+    }
+
+    fn decimal_of(text: &str) -> Result<f64> {
+        let mut reader = Reader::new(text);
+        let value = reader.decimal()?;
+        reader.end()?;
+        Ok(value)
+    }
+
+    fn boolean_of(text: &str) -> Result<bool> {
+        let mut reader = Reader::new(text);
+        let value = reader.boolean()?;
+        reader.end()?;
+        Ok(value)
+    }
+
+    #[test]
+    fn booleans_are_true_or_false_and_nothing_else() {
+        assert_eq!(boolean_of(" true"), Ok(true));
+        assert_eq!(boolean_of("false "), Ok(false));
+        for text in ["null", "tru", "truex", "\"true\"", "1", "True"] {
+            assert_eq!(boolean_of(text), Err(Declined), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn decimals_read_plain_numbers_to_the_nearest_f64() {
+        for (text, value) in [
+            ("0", 0.0),
+            ("0.7", 0.7),
+            (" 1 ", 1.0),
+            ("12.25", 12.25),
+            ("0.000", 0.0),
+            ("0.1", 0.1),
+            ("999999999999999", 999_999_999_999_999.0),
+            ("0.00000000000001", 1e-14),
+        ] {
+            assert_eq!(decimal_of(text), Ok(value), "{text:?}");
+        }
+        for text in [
+            "-0.5",
+            "-0",
+            "1e2",
+            "1.5E3",
+            "01.5",
+            "00",
+            "1.",
+            ".5",
+            "1.2.3",
+            "1234567890123456",
+            "0.000000000000001",
+            "null",
+            "\"0.7\"",
+        ] {
+            assert_eq!(decimal_of(text), Err(Declined), "{text:?}");
+        }
     }
 
     #[test]
@@ -648,6 +820,31 @@ mod tests {
             prop_assert_eq!(string_of(&json).unwrap(), text);
         }
 
+        /// Up to fifteen digits with the point anywhere: the value serde_json reads, and
+        /// the correctly rounded one.
+        #[test]
+        fn decimals_read_as_serde_json_reads_them(
+            digits in "[1-9][0-9]{0,14}|0",
+            point in any::<prop::sample::Index>(),
+            zeros in 0..3usize,
+        ) {
+            let digits = format!("{}{digits}", "0".repeat(zeros));
+            let at = point.index(digits.len()).max(zeros.min(digits.len() - 1));
+            let mut text = digits.clone();
+            if at > 0 && at < digits.len() {
+                text.insert(at, '.');
+            }
+            if text.starts_with('0') && text.len() > 1 && !text.starts_with("0.") {
+                prop_assert_eq!(decimal_of(&text), Err(Declined), "{}", text);
+            } else if text.bytes().filter(u8::is_ascii_digit).count() > MAX_DECIMAL_DIGITS {
+                prop_assert_eq!(decimal_of(&text), Err(Declined), "{}", text);
+            } else {
+                let read = decimal_of(&text).unwrap();
+                prop_assert_eq!(Some(read), serde_json::from_str::<f64>(&text).ok(), "{}", text);
+                prop_assert_eq!(read, text.parse::<f64>().unwrap(), "{}", text);
+            }
+        }
+
         #[test]
         fn counts_read_as_serde_json_reads_them(count in any::<u64>()) {
             let text = count.to_string();
@@ -681,6 +878,12 @@ mod tests {
             }
             if let Ok(read) = count_of(&text) {
                 prop_assert_eq!(serde_json::from_str::<u64>(&text).ok(), Some(read));
+            }
+            if let Ok(read) = decimal_of(&text) {
+                prop_assert_eq!(serde_json::from_str::<f64>(&text).ok(), Some(read));
+            }
+            if let Ok(read) = boolean_of(&text) {
+                prop_assert_eq!(serde_json::from_str::<bool>(&text).ok(), Some(read));
             }
         }
     }

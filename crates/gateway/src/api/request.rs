@@ -1,8 +1,10 @@
 //! Reading an OpenAI Chat Completions request body into a [`ChatRequest`], once.
 //!
-//! The body is deserialized straight from its bytes (no intermediate `serde_json::Value`
-//! for the known fields); a body that fails is read again with the field path tracked,
-//! so a 400 names the field at fault (`messages[2].tool_calls[0].function.name`).
+//! The common shape (a model, text messages, sampling numbers) is read directly (the
+//! private `read` module says how); anything else is deserialized by serde straight from the bytes (no
+//! intermediate `serde_json::Value` for the known fields). A body serde refuses is read
+//! again with the field path tracked, so a 400 names the field at fault
+//! (`messages[2].tool_calls[0].function.name`).
 //! Unknown top-level fields are kept in [`ChatRequest::extra`] and passed through to the
 //! provider.
 //!
@@ -33,6 +35,8 @@ use tollgate_core::{
 
 use super::error::ApiError;
 
+mod read;
+
 /// A decoded request and the stream options that are the gateway's business, not the
 /// provider's.
 #[derive(Debug)]
@@ -53,12 +57,15 @@ pub struct Decoded {
 pub fn decode(body: &[u8]) -> Result<Decoded, ApiError> {
     // One UTF-8 check of the whole body is cheaper than serde_json's string by string.
     match std::str::from_utf8(body) {
-        Ok(text) => read(body, serde_json::Deserializer::from_str(text)),
-        Err(_) => read(body, serde_json::Deserializer::from_slice(body)),
+        Ok(text) => match read::request(text) {
+            Ok(wire) => wire.into_core(),
+            Err(_declined) => deserialize(body, serde_json::Deserializer::from_str(text)),
+        },
+        Err(_) => deserialize(body, serde_json::Deserializer::from_slice(body)),
     }
 }
 
-fn read<'de, R: serde_json::de::Read<'de>>(
+fn deserialize<'de, R: serde_json::de::Read<'de>>(
     body: &[u8],
     mut de: serde_json::Deserializer<R>,
 ) -> Result<Decoded, ApiError> {
@@ -106,6 +113,7 @@ fn invalid(param: impl Into<String>, message: impl Into<String>) -> ApiError {
 }
 
 /// The top level of a Chat Completions request.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Default)]
 struct WireRequest {
     model: Option<String>,
@@ -315,6 +323,7 @@ impl<'de> Deserialize<'de> for WireRequest {
     }
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 struct StreamOptions {
     #[serde(default)]
@@ -322,6 +331,7 @@ struct StreamOptions {
 }
 
 /// `stop`: a string or an array of strings.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Stop(Vec<String>);
 
 impl<'de> Deserialize<'de> for Stop {
@@ -350,6 +360,7 @@ impl<'de> Deserialize<'de> for Stop {
     }
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Role {
@@ -361,6 +372,7 @@ enum Role {
     Function,
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 struct WireMessage {
     role: Role,
@@ -379,6 +391,7 @@ struct WireMessage {
 }
 
 /// Message content: a string or an array of parts.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 enum Content {
     Text(String),
     Parts(Vec<WirePart>),
@@ -410,6 +423,7 @@ impl<'de> Deserialize<'de> for Content {
     }
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 struct WirePart {
     #[serde(rename = "type")]
@@ -422,6 +436,7 @@ struct WirePart {
     refusal: Option<String>,
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum WireImageUrl {
@@ -433,6 +448,7 @@ enum WireImageUrl {
     Url(String),
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 struct WireToolCall {
     id: String,
@@ -441,6 +457,7 @@ struct WireToolCall {
     function: WireFunctionCall,
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 struct WireFunctionCall {
     name: String,
@@ -448,6 +465,7 @@ struct WireFunctionCall {
     arguments: Option<String>,
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 struct WireTool {
     #[serde(rename = "type")]
@@ -455,6 +473,7 @@ struct WireTool {
     function: Option<WireFunction>,
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 struct WireFunction {
     name: String,
@@ -494,6 +513,7 @@ impl WireTool {
     }
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum WireToolChoice {
@@ -501,6 +521,7 @@ enum WireToolChoice {
     Named { function: NamedFunction },
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 struct NamedFunction {
     name: String,
@@ -527,6 +548,7 @@ impl WireToolChoice {
     }
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum WireResponseFormat {
@@ -535,6 +557,7 @@ enum WireResponseFormat {
     JsonSchema { json_schema: WireJsonSchema },
 }
 
+#[cfg_attr(test, derive(Debug, PartialEq))]
 #[derive(Deserialize)]
 struct WireJsonSchema {
     name: String,

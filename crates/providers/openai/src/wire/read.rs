@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use tollgate_core::json::{Declined, Reader, Result};
+use tollgate_core::json::{Declined, Reader, Result, Seen};
 
 use super::{
     Choice, Completion, CompletionTokensDetails, Content, Inline, JsonText, LenientStr,
@@ -134,28 +134,6 @@ fn x_groq(reader: &mut Reader<'_>, out: &mut XGroq) -> Result<()> {
         "usage" => seen.read(0, reader, &mut out.usage, |r, out| optional(r, out, usage)),
         _ => reader.skip(),
     })
-}
-
-/// The known keys of one object met so far: serde refuses a struct with a field twice.
-#[derive(Default)]
-struct Seen(u8);
-
-impl Seen {
-    /// Reads field number `bit` into `slot` with `read`; declines if it came before.
-    fn read<'a, T>(
-        &mut self,
-        bit: u8,
-        reader: &mut Reader<'a>,
-        slot: &mut T,
-        read: impl FnOnce(&mut Reader<'a>, &mut T) -> Result<()>,
-    ) -> Result<()> {
-        let mask = 1 << bit;
-        if self.0 & mask != 0 {
-            return Err(Declined);
-        }
-        self.0 |= mask;
-        read(reader, slot)
-    }
 }
 
 /// An `Inline` array into `out` (empty): `null` is empty; `element` reads each element

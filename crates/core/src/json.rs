@@ -91,7 +91,17 @@ impl<'a> Reader<'a> {
     }
 
     /// The next byte that is not whitespace, without consuming it; `None` at the end.
+    #[inline]
     pub fn peek(&mut self) -> Option<u8> {
+        // Most tokens follow the last directly: that case is inlined where it is asked.
+        match self.text.as_bytes().get(self.at) {
+            Some(&byte) if byte > b' ' => Some(byte),
+            _ => self.past_whitespace(),
+        }
+    }
+
+    /// [`peek`](Self::peek) when whitespace may come first.
+    fn past_whitespace(&mut self) -> Option<u8> {
         let bytes = self.text.as_bytes();
         loop {
             let byte = *bytes.get(self.at)?;
@@ -101,9 +111,10 @@ impl<'a> Reader<'a> {
             self.at += 1;
             // Indentation is runs of spaces: eight at a time while they last.
             while let Some(word) = word_at(bytes, self.at) {
-                let other = !equal_bytes(word, b' ') & HIGHS;
+                // The bytes that are not spaces are the ones left non-zero.
+                let other = word ^ (ONES * u64::from(b' '));
                 if other != 0 {
-                    self.at += first_marked(other);
+                    self.at += (other.trailing_zeros() / 8) as usize;
                     break;
                 }
                 self.at += 8;
@@ -340,6 +351,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An object key, which must have no escapes (at the opening quote).
+    #[inline]
     fn key(&mut self) -> Result<&'a str> {
         let start = self.at + 1;
         let end = self.plain_run(start);
@@ -454,11 +466,12 @@ impl<'a> Reader<'a> {
 
     /// The index of the first byte from `from` on that a string cannot hold as it is
     /// (`"`, `\` or a control character), or the text's length.
+    #[inline]
     fn plain_run(&self, from: usize) -> usize {
         let bytes = self.text.as_bytes();
         let mut at = from;
         while let Some(word) = word_at(bytes, at) {
-            let special = escape_mask(word);
+            let special = first_special(word);
             if special != 0 {
                 return at + first_marked(special);
             }
@@ -522,7 +535,6 @@ impl Seen {
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
-const LOWS: u64 = 0x7F7F_7F7F_7F7F_7F7F;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// The eight bytes at `at` as a little-endian word (the first byte lowest), if there are
@@ -537,23 +549,20 @@ fn first_marked(mask: u64) -> usize {
     (mask.trailing_zeros() / 8) as usize
 }
 
-/// The high bit of each byte of `word` that is zero, and no other bit. Unlike the usual
-/// `(v - ONES) & !v & HIGHS`, every byte is marked exactly: no borrow crosses bytes.
-const fn zero_bytes(word: u64) -> u64 {
-    !(((word & LOWS) + LOWS) | word) & HIGHS
-}
-
-/// The high bit of each byte of `word` equal to `byte`.
-const fn equal_bytes(word: u64, byte: u8) -> u64 {
-    zero_bytes(word ^ (ONES * byte as u64))
-}
-
-/// The high bit of each byte of `word` that a JSON string cannot hold as it is: `"`,
-/// `\`, or a control character (below 0x20).
-const fn escape_mask(word: u64) -> u64 {
-    // (b & 0x7F) + 0x60 reaches the high bit exactly when b & 0x7F >= 0x20.
-    let control = !(((word & LOWS) + ONES * 0x60) | word) & HIGHS;
-    equal_bytes(word, b'"') | equal_bytes(word, b'\\') | control
+/// Marks (with its high bit) the first byte of `word` that a JSON string cannot hold as
+/// it is: `"`, `\`, or a control character (below 0x20). Zero when there is none.
+///
+/// Each term is the classic `(v - k) & !v & HIGHS`: a byte below `k` borrows, so bytes
+/// *after* the first one it marks may be marked too, but never a byte before it, and
+/// nothing is marked without a true one. Only the first mark is ever used, which costs
+/// about half the operations of marking every byte exactly.
+const fn first_special(word: u64) -> u64 {
+    let quote = word ^ (ONES * b'"' as u64);
+    let backslash = word ^ (ONES * b'\\' as u64);
+    ((quote.wrapping_sub(ONES) & !quote)
+        | (backslash.wrapping_sub(ONES) & !backslash)
+        | (word.wrapping_sub(ONES * 0x20) & !word))
+        & HIGHS
 }
 
 /// Whether any of the eight bytes of `word` (little-endian) is `"`, `\` or a control
@@ -568,7 +577,7 @@ const fn escape_mask(word: u64) -> u64 {
 /// assert!(needs_escape(u64::from_le_bytes(*b"new\nline")));
 /// ```
 pub const fn needs_escape(word: u64) -> bool {
-    escape_mask(word) != 0
+    first_special(word) != 0
 }
 
 #[cfg(test)]
@@ -656,31 +665,32 @@ mod tests {
         }
     }
 
+    /// The position of the first byte `first_special` marks, as a test reads it.
+    fn first_special_at(bytes: [u8; 8]) -> Option<usize> {
+        let mask = first_special(u64::from_le_bytes(bytes));
+        (mask != 0).then(|| first_marked(mask))
+    }
+
     #[test]
-    fn word_masks_mark_exactly_the_bytes_they_name() {
-        // Every byte value at every position, among neighbours that would expose a
-        // borrow or carry crossing bytes.
+    fn the_first_special_byte_is_found_exactly() {
+        let special = |b: &u8| *b == b'"' || *b == b'\\' || *b < 0x20;
+        // Every pair of byte values at every pair of positions, among fillers that are
+        // plain, or would expose a borrow (0x00, 0x1F) or carry (0x7F, 0x80, 0xFF).
         for filler in [b'a', 0x00, 0x1F, 0x20, 0x7F, 0x80, 0xFF] {
-            for byte in 0..=u8::MAX {
-                for position in 0..8 {
-                    let mut bytes = [filler; 8];
-                    bytes[position] = byte;
-                    let word = u64::from_le_bytes(bytes);
-                    let expect = |special: fn(u8) -> bool| {
-                        bytes.iter().enumerate().fold(0u64, |mask, (i, &b)| {
-                            if special(b) {
-                                mask | 0x80 << (8 * i)
-                            } else {
-                                mask
-                            }
-                        })
-                    };
-                    assert_eq!(
-                        escape_mask(word),
-                        expect(|b| b == b'"' || b == b'\\' || b < 0x20),
-                        "{bytes:?}"
-                    );
-                    assert_eq!(equal_bytes(word, b' '), expect(|b| b == b' '), "{bytes:?}");
+            for first in 0..8 {
+                for second in first..8 {
+                    for a in 0..=u8::MAX {
+                        for b in (0..=u8::MAX).step_by(if filler == b'a' { 1 } else { 7 }) {
+                            let mut bytes = [filler; 8];
+                            bytes[first] = a;
+                            bytes[second] = b;
+                            assert_eq!(
+                                first_special_at(bytes),
+                                bytes.iter().position(special),
+                                "{bytes:?}"
+                            );
+                        }
+                    }
                 }
             }
         }

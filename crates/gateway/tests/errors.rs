@@ -459,6 +459,46 @@ async fn unknown_paths_and_methods_answer_in_openai_shape() {
     assert_eq!(error_of(response).await["code"], "method_not_allowed");
 }
 
+/// Chat completions skip axum's router (`server::dispatch`); the router must still answer
+/// whatever the shortcut does not take, exactly as before.
+#[tokio::test]
+async fn chat_completions_answer_on_both_paths_and_only_to_post() {
+    let gateway = gateway_failing_with(Error::new(ErrorKind::Server, "unused")).await;
+    let client = reqwest::Client::new();
+    for path in ["/v1/chat/completions", "/chat/completions"] {
+        let response = client
+            .post(url(&gateway, path))
+            .body("{\"model\": ")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        assert!(
+            error_of(response).await["message"]
+                .as_str()
+                .unwrap()
+                .contains("not valid JSON")
+        );
+        let response = client.put(url(&gateway, path)).send().await.unwrap();
+        assert_eq!(response.status(), 405, "{path}");
+        assert_eq!(error_of(response).await["code"], "method_not_allowed");
+    }
+    for path in [
+        "/v1/chat/completions/",
+        "/v1/chat/completionsx",
+        "/v2/chat/completions",
+    ] {
+        let response = client
+            .post(url(&gateway, path))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        assert_eq!(error_of(response).await["code"], "unknown_url");
+    }
+}
+
 #[tokio::test]
 async fn health_readiness_and_models() {
     let gateway = gateway_failing_with(Error::new(ErrorKind::Server, "unused")).await;

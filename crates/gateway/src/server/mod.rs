@@ -2,9 +2,11 @@
 //!
 //! # The stack, in order
 //!
-//! 1. axum's router: `POST /v1/chat/completions` (also `/chat/completions`),
-//!    `GET /v1/models` (also `/models`), `GET /healthz`, `GET /readyz`; any other path is
-//!    a 404 and any other method a 405, both in OpenAI's error JSON.
+//! 1. [`dispatch::Dispatch`] hands `POST /v1/chat/completions` (also
+//!    `/chat/completions`) straight to its handler, and everything else to axum's router:
+//!    the same chat paths, `GET /v1/models` (also `/models`), `GET /healthz`,
+//!    `GET /readyz`; any other path is a 404 and any other method a 405, both in
+//!    OpenAI's error JSON.
 //! 2. Each handler takes one `Arc` snapshot of the [`AppState`] from the
 //!    [`SharedState`] (lock-free) and uses it to the end of the request — for a stream,
 //!    to the end of the stream. No request extensions are read or written.
@@ -23,6 +25,7 @@
 
 pub mod body;
 pub mod chat;
+pub mod dispatch;
 pub mod log;
 pub mod signals;
 pub mod sse;
@@ -210,7 +213,8 @@ impl Gateway {
             let _ = tcp.set_nodelay(true);
         });
         let mut stop_accepting = shutdown_rx.clone();
-        let serve = axum::serve(listener, app(shared.clone()))
+        let service = dispatch::Dispatch::new(shared.clone());
+        let serve = axum::serve(listener, axum::ServiceExt::into_make_service(service))
             .with_graceful_shutdown(async move {
                 let _ = stop_accepting.wait_for(|stop| *stop).await;
             })

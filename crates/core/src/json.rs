@@ -44,6 +44,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+pub mod write;
+
 /// The deepest nesting of arrays and objects the reader follows (serde_json's limit is
 /// 128; stopping earlier only hands deeper text to it).
 pub const MAX_DEPTH: u32 = 64;

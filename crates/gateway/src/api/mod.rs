@@ -2,7 +2,6 @@
 //! core types and writing core replies as Chat Completions responses, chunks and errors.
 
 pub mod error;
-mod json;
 pub mod models;
 pub mod request;
 pub mod response;

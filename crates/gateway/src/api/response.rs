@@ -1,10 +1,9 @@
 //! Writing a complete [`ChatResponse`] as an OpenAI `chat.completion` object, once,
 //! straight from the core types (borrowed, not copied), with the hand-written JSON of
-//! `api::json`: the shape is fixed, so its keys are literal text.
+//! `tollgate_core::json::write`: the shape is fixed, so its keys are literal text.
 
+use tollgate_core::json::write as json;
 use tollgate_core::{AssistantPart, ChatResponse, ToolCall, Usage};
-
-use super::json;
 
 /// Writes OpenAI's `usage` object for a core [`Usage`]: `prompt_tokens` (all input,
 /// cached included), `completion_tokens` (all output, reasoning included),

@@ -3,7 +3,7 @@
 //! Each event is written straight into one reusable buffer (`data: {json}\n\n`) and
 //! split off as a [`Bytes`] frame: no intermediate JSON values, no per-chunk strings. The
 //! part every chunk of a stream shares (id, object, created, model) is written once, when
-//! the stream starts; each chunk adds only its `choices` (see `api::json`).
+//! the stream starts; each chunk adds only its `choices` (see `tollgate_core::json::write`).
 //!
 //! The shape follows OpenAI exactly: a first chunk with `delta.role = "assistant"`, text
 //! in `delta.content`, reasoning in `delta.reasoning_content` (DeepSeek's field, which
@@ -16,10 +16,10 @@
 //! for a complete one.
 
 use bytes::{BufMut, Bytes, BytesMut};
+use tollgate_core::json::write as json;
 use tollgate_core::{ChatEvent, Usage};
 
 use super::error::ApiError;
-use super::json;
 use super::response::write_usage;
 
 /// Turns [`ChatEvent`]s into SSE frames.

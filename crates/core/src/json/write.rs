@@ -1,17 +1,33 @@
-//! The pieces the gateway writes its own JSON bodies from: strings (escaped), integers,
-//! and fixed text.
+//! Writing JSON text by hand, for bodies whose shape is fixed: strings (escaped),
+//! integers, floats.
 //!
-//! The gateway's answers (`chat.completion` objects and `chat.completion.chunk` events)
-//! have a fixed shape, so they are written as literal text with the values spliced in
-//! rather than through serde. serde_json escapes every object key byte by byte, as it
-//! must for keys it cannot know in advance, and that was a tenth of the gateway's
-//! instructions per request (see `docs/benchmarks.md`); here keys are constants, and a
-//! value string is scanned eight bytes at a time for the few bytes JSON must escape.
+//! The gateway's answers and the request bodies providers send have a fixed shape, so
+//! they are written as literal text with the values spliced in rather than through serde.
+//! serde_json escapes every object key byte by byte, as it must for keys it cannot know in
+//! advance: that was a tenth of the gateway's instructions per request for its answers,
+//! and about 2,400 instructions per request for the upstream request body (see
+//! `docs/benchmarks.md`). Here keys are the caller's constants, and a value string is
+//! scanned eight bytes at a time (with [`needs_escape`]) for the few bytes JSON must
+//! escape.
 //!
-//! The output is byte for byte what serde_json writes for the same values (the tests
-//! compare the two), so clients see no difference.
+//! Every function writes byte for byte what serde_json writes for the same value (the
+//! tests compare the two), so a body written with them can be checked against, and
+//! replaced by, its serde form. Arbitrary JSON (a tool's schema, say) is still written by
+//! serde_json.
+//!
+//! ```
+//! use tollgate_core::json::write;
+//!
+//! let mut out = Vec::new();
+//! out.extend_from_slice(b"{\"name\":");
+//! write::string(&mut out, "tab\there");
+//! out.extend_from_slice(b",\"n\":");
+//! write::uint(&mut out, 7);
+//! out.push(b'}');
+//! assert_eq!(out, br#"{"name":"tab\there","n":7}"#);
+//! ```
 
-use tollgate_core::json::needs_escape;
+use super::needs_escape;
 
 /// Writes `value` as a JSON string, quotes included, escaped exactly as serde_json
 /// escapes it: `"` and `\` backslashed, `\b \f \n \r \t` short, other control characters
@@ -35,6 +51,16 @@ pub fn string_of<'a>(out: &mut Vec<u8>, parts: impl Iterator<Item = &'a str>) {
 /// Writes `value` as a JSON number.
 pub fn uint(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+/// Writes `value` (signed) as a JSON number.
+pub fn int(out: &mut Vec<u8>, value: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+/// Writes `value` as `true` or `false`.
+pub fn boolean(out: &mut Vec<u8>, value: bool) {
+    out.extend_from_slice(if value { b"true" } else { b"false" });
 }
 
 /// Writes `value` as serde_json writes an `f64` (shortest round-trip form; `null` when it
@@ -114,6 +140,8 @@ static ESCAPE: [u8; 256] = {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn ours(value: &str) -> String {
@@ -173,13 +201,52 @@ mod tests {
 
     #[test]
     fn numbers_are_written_as_serde_json_writes_them() {
-        let mut out = Vec::new();
-        uint(&mut out, u64::MAX);
-        assert_eq!(out, u64::MAX.to_string().as_bytes());
-        for value in [0.000_135, 1.5, 2.0, 1e-12, f64::NAN] {
+        for value in [0, 7, u64::from(u32::MAX), u64::MAX] {
+            let mut out = Vec::new();
+            uint(&mut out, value);
+            assert_eq!(out, serde_json::to_vec(&value).unwrap());
+        }
+        for value in [i64::MIN, -1, 0, 42, i64::MAX] {
+            let mut out = Vec::new();
+            int(&mut out, value);
+            assert_eq!(out, serde_json::to_vec(&value).unwrap());
+        }
+        for value in [true, false] {
+            let mut out = Vec::new();
+            boolean(&mut out, value);
+            assert_eq!(out, serde_json::to_vec(&value).unwrap());
+        }
+        for value in [
+            0.000_135,
+            1.5,
+            2.0,
+            -0.0,
+            1e-12,
+            1e300,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
             let mut out = Vec::new();
             float(&mut out, value);
             assert_eq!(out, serde_json::to_vec(&value).unwrap());
+        }
+    }
+
+    proptest! {
+        /// Any string at all, split anywhere into parts.
+        #[test]
+        fn any_string_is_written_as_serde_json_writes_it(text in any::<String>(), cut in any::<prop::sample::Index>()) {
+            prop_assert_eq!(ours(&text), serde_json::to_string(&text).unwrap());
+            let mut at = cut.index(text.len() + 1);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            let mut out = Vec::new();
+            string_of(&mut out, [&text[..at], &text[at..]].into_iter());
+            prop_assert_eq!(out, serde_json::to_vec(&text).unwrap());
         }
     }
 }

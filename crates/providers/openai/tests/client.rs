@@ -115,6 +115,10 @@ async fn a_complete_call_sends_exactly_the_encoded_body_with_auth_and_headers() 
         sent.json(),
         encode::request_body(&request, &Quirks::default(), false).unwrap()
     );
+    assert_eq!(
+        sent.body,
+        encode::request_bytes(&request, &Quirks::default(), false).unwrap()
+    );
     assert_eq!(sent.json()["service_tier"], "flex");
 }
 
@@ -139,7 +143,12 @@ async fn a_streamed_call_asks_for_usage_and_yields_every_event_with_finish_last(
             raw: Some("stop".into())
         }
     );
-    let sent = server.last_request().unwrap().json();
+    let sent = server.last_request().unwrap();
+    assert_eq!(
+        sent.body,
+        encode::request_bytes(&request, &Quirks::default(), true).unwrap()
+    );
+    let sent = sent.json();
     assert_eq!(sent["stream"], true);
     assert_eq!(sent["stream_options"], json!({"include_usage": true}));
     assert_eq!(

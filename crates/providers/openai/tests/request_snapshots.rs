@@ -1,7 +1,9 @@
 //! The exact request bodies sent for a matrix of requests and presets.
 //!
 //! `tests/client.rs` checks that what the client puts on the wire is exactly
-//! `encode::request_body`, so these snapshots are the bytes servers receive.
+//! `encode::request_bytes`, with the value of `encode::request_body`. The `Value`
+//! snapshots show each body with its keys sorted; the `bytes_` snapshots pin the bytes
+//! themselves (key order, escapes, number forms) for a few requests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::{Value, json};
@@ -332,4 +334,100 @@ fn redacted_reasoning_is_never_sent() {
         );
         assert!(body.contains(r#""content":"Done.""#), "{body}");
     }
+}
+
+/// The bytes `request_bytes` writes, as text.
+fn sent_bytes(request: &ChatRequest, quirks: Quirks, stream: bool) -> String {
+    String::from_utf8(encode::request_bytes(request, &quirks, stream).unwrap()).unwrap()
+}
+
+macro_rules! bytes_snapshot {
+    ($name:literal, $text:expr) => {
+        insta::with_settings!({ prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
+
+/// Text that needs every kind of escape JSON has, and some that needs none.
+const AWKWARD: &str =
+    "Quote \"this\", a back\\slash, a tab\t, a new\nline, a bell \u{7}, </script>, é, € and 🦀";
+
+/// The exact bytes servers receive (the snapshots above are `Value`s with sorted keys,
+/// so they show neither the key order nor the escapes): key order, omissions, number
+/// forms and escapes, with and without the quirks that change the body.
+#[test]
+fn the_exact_bytes_sent() {
+    bytes_snapshot!(
+        "bytes_multi_turn_tools",
+        sent_bytes(&tool_conversation(), Quirks::default(), false)
+    );
+    let mut mistral = tool_conversation();
+    mistral.model = "mistral-large-latest".into();
+    mistral.seed = Some(-7);
+    mistral.max_tokens = Some(100);
+    bytes_snapshot!(
+        "bytes_mistral_stream",
+        sent_bytes(&mistral, OpenAiConfig::preset(Preset::Mistral).quirks, true)
+    );
+    bytes_snapshot!(
+        "bytes_every_parameter_openai_stream",
+        sent_bytes(&every_parameter(), Quirks::default(), true)
+    );
+    bytes_snapshot!(
+        "bytes_every_parameter_together",
+        sent_bytes(
+            &every_parameter(),
+            OpenAiConfig::preset(Preset::Together).quirks,
+            false
+        )
+    );
+    let awkward = ChatRequest::new("gpt-4o")
+        .system(AWKWARD)
+        .user_parts([
+            UserPart::text(AWKWARD),
+            UserPart::image_url("https://example.com/a \"b\".png"),
+            UserPart::Image(Image {
+                source: ImageSource::Base64 {
+                    media_type: "image/png".into(),
+                    data: "iVBORw0KGgo=".into(),
+                },
+                detail: Some("low".into()),
+            }),
+        ])
+        .user("")
+        .message(AssistantMessage {
+            content: vec![AssistantPart::Text {
+                text: AWKWARD.into(),
+            }],
+            tool_calls: vec![ToolCall::new("call \"1\"", "look\tup", "  ")],
+        })
+        .message(Message::tool_result("call \"1\"", "look\tup", AWKWARD))
+        .assistant("")
+        .stop(AWKWARD)
+        .temperature(f64::NAN)
+        .top_p(1e-7)
+        .response_format(ResponseFormat::JsonSchema {
+            name: "record".into(),
+            description: None,
+            schema: json!({"type": "object", "description": AWKWARD, "minimum": 0.5}),
+            strict: false,
+        })
+        .tool(Tool::new(
+            "look\tup",
+            json!({"type": "object", "properties": {}}),
+        ))
+        .tool_choice(ToolChoice::Tool {
+            name: "look\tup".into(),
+        });
+    bytes_snapshot!(
+        "bytes_escapes",
+        sent_bytes(&awkward, Quirks::default(), false)
+    );
+    // With `extra`, the body goes through a `Value` (keys sorted) to merge it.
+    let extra = ChatRequest::new("gpt-4o-mini")
+        .user("Hi")
+        .max_tokens(10)
+        .extra("service_tier", json!("flex"));
+    bytes_snapshot!("bytes_extra", sent_bytes(&extra, Quirks::default(), true));
 }

@@ -47,8 +47,12 @@ pub fn request_body(request: &ChatRequest, quirks: &Quirks, stream: bool) -> Res
     Ok(body)
 }
 
-/// The JSON body for `request` as bytes, as [`request_body`] builds it (serialized
-/// straight from the typed request when there are no `extra` fields to merge).
+/// The JSON body for `request` as bytes, as [`request_body`] builds it.
+///
+/// Without `extra` fields to merge (the usual case) the typed request is written by
+/// hand ([`ChatCompletionRequest::write_json`]), byte for byte what serde_json writes
+/// for it, without serde's per-key escaping; with `extra`, it goes through a
+/// [`Value`] to merge them.
 ///
 /// # Errors
 ///
@@ -58,7 +62,15 @@ pub fn request_bytes(
     quirks: &Quirks,
     stream: bool,
 ) -> Result<Vec<u8>, Error> {
-    tollgate_http::json_body(&wire_request(request, quirks, stream), &request.extra).map_err(|e| {
+    let wire = wire_request(request, quirks, stream);
+    let written = if request.extra.is_empty() {
+        // Most requests fit without growing (and copying) the buffer; larger ones double.
+        let mut out = Vec::with_capacity(1024);
+        wire.write_json(&mut out).map(|()| out)
+    } else {
+        tollgate_http::json_body(&wire, &request.extra)
+    };
+    written.map_err(|e| {
         Error::new(
             ErrorKind::InvalidRequest,
             format!("the request cannot be encoded as JSON: {e}"),

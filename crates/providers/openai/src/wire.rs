@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod read;
+mod write;
 
 // ---------------------------------------------------------------------------------------
 // Request

@@ -63,11 +63,11 @@ impl Permit {
         });
     }
 
-    fn succeed(mut self, latency: Duration) -> InFlight {
+    fn succeed(mut self, latency: Duration, now: Instant) -> InFlight {
         self.settled = true;
         self.in_flight_moved = true;
         let slot = &self.inner.slots[self.idx];
-        slot.health.record(self.admission, None, Instant::now());
+        slot.health.record(self.admission, None, now);
         self.observe(latency, None);
         if let Some(hedger) = &self.inner.hedger {
             hedger.record(latency);
@@ -78,11 +78,10 @@ impl Permit {
         }
     }
 
-    fn fail(mut self, error: &Error, latency: Duration) {
+    fn fail(mut self, error: &Error, latency: Duration, now: Instant) {
         self.settled = true;
         let slot = &self.inner.slots[self.idx];
-        slot.health
-            .record(self.admission, Some(error), Instant::now());
+        slot.health.record(self.admission, Some(error), now);
         self.observe(latency, Some(error.kind()));
     }
 }
@@ -167,13 +166,16 @@ pub(super) async fn serve(
     request: ChatRequest,
 ) -> Result<ChatReply, Error> {
     let mut state = Request::new(inner, request);
+    // The first step is taken at the instant the request was planned: one clock reading
+    // serves the deadline, the plan and the first attempt's admission.
+    let mut planned = Some(state.start);
     loop {
-        let step = match state.next_step().await {
-            Ok(Some(step)) => step,
+        let (step, now) = match state.next_step(planned.take()).await {
+            Ok(Some(next)) => next,
             Ok(None) => return Err(state.exhausted()),
             Err(error) => return Err(error),
         };
-        let running = match state.start(step, false) {
+        let running = match state.start(step, false, now) {
             Ok(running) => running,
             Err(reason) => {
                 state.reasons.set(step.idx, reason);
@@ -219,13 +221,12 @@ impl Request {
             last_error: None,
             budget_denied: false,
         };
-        state.plan();
+        state.plan(start);
         state
     }
 
-    /// Orders the eligible deployments of the pool with the balancer.
-    fn plan(&mut self) {
-        let now = Instant::now();
+    /// Orders the eligible deployments of the pool with the balancer, as of `now`.
+    fn plan(&mut self, now: Instant) {
         let inner = Arc::clone(&self.inner);
         for idx in inner.pool.end..inner.slots.len() {
             self.reasons.set(idx, Reason::Reserved);
@@ -316,15 +317,16 @@ impl Request {
             .map_err(Reason::OverLimit)
     }
 
-    /// The next step: the chain first, then retries of deployments that failed with
-    /// retryable errors, each waiting for its `retry_after` or backoff.
-    async fn next_step(&mut self) -> Result<Option<Step>, Error> {
-        let now = Instant::now();
+    /// The next step and the instant it is taken at: the chain first, then retries of
+    /// deployments that failed with retryable errors, each waiting for its `retry_after`
+    /// or backoff. `now` is the current instant when the caller has just read it.
+    async fn next_step(&mut self, now: Option<Instant>) -> Result<Option<(Step, Instant)>, Error> {
+        let now = now.unwrap_or_else(Instant::now);
         if self.deadline.is_some_and(|d| now >= d) {
             return Err(self.deadline_error());
         }
         if let Some(step) = self.queue.pop_front() {
-            return Ok(Some(step));
+            return Ok(Some((step, now)));
         }
         if self.retry_queue.is_empty() || self.retries >= self.inner.retrier.policy().max_retries {
             return Ok(None);
@@ -348,15 +350,17 @@ impl Request {
         self.retries += 1;
         // Boxed: a timer is large, and only requests that retry need one.
         Box::pin(tokio::time::sleep_until(candidate.not_before)).await;
-        Ok(Some(Step {
-            kind: StepKind::Retry,
-            ..candidate.step
-        }))
+        Ok(Some((
+            Step {
+                kind: StepKind::Retry,
+                ..candidate.step
+            },
+            Instant::now(),
+        )))
     }
 
-    /// Admits and starts one attempt.
-    fn start(&mut self, step: Step, hedge: bool) -> Result<Running, Reason> {
-        let now = Instant::now();
+    /// Admits and starts one attempt at `now`.
+    fn start(&mut self, step: Step, hedge: bool, now: Instant) -> Result<Running, Reason> {
         self.eligible(step.idx, now)?;
         let inner = Arc::clone(&self.inner);
         let slot = &inner.slots[step.idx];
@@ -474,7 +478,7 @@ impl Request {
             .is_some_and(|s| s.kind == StepKind::Chain)
         {
             let step = self.queue.pop_front()?;
-            match self.start(step, true) {
+            match self.start(step, true, Instant::now()) {
                 Ok(running) => return Some(running),
                 Err(reason) => self.reasons.set(step.idx, reason),
             }
@@ -491,14 +495,15 @@ impl Request {
             stream_bound,
         } = running;
         drop(call);
-        let latency = permit.started.elapsed();
+        // One reading for the attempt's end: its latency, health, limits and retry time.
+        let now = Instant::now();
+        let latency = now.saturating_duration_since(permit.started);
         let inner = Arc::clone(&self.inner);
         let slot = &inner.slots[step.idx];
         match result {
             Ok(reply) => {
-                slot.limiter
-                    .observe(reply.meta().rate_limits.as_ref(), Instant::now());
-                let in_flight = permit.succeed(latency);
+                slot.limiter.observe(reply.meta().rate_limits.as_ref(), now);
+                let in_flight = permit.succeed(latency, now);
                 // A stream stays in flight until it ends; a complete reply has ended.
                 let mut reply = match reply {
                     ChatReply::Stream(_) => {
@@ -516,7 +521,7 @@ impl Request {
                 Outcome::Reply(Box::new(reply))
             }
             Err(error) => {
-                permit.fail(&error, latency);
+                permit.fail(&error, latency, now);
                 tracing::debug!(
                     route = %inner.name,
                     deployment = %slot.deployment.name,
@@ -531,12 +536,12 @@ impl Request {
                 });
                 self.reasons.failed(step.idx, error.clone());
                 self.last_error = Some(error.clone());
-                self.after_failure(step, error)
+                self.after_failure(step, error, now)
             }
         }
     }
 
-    fn after_failure(&mut self, step: Step, error: Error) -> Outcome {
+    fn after_failure(&mut self, step: Step, error: Error, now: Instant) -> Outcome {
         let fallback = &self.inner.fallback;
         match error.kind() {
             ErrorKind::ContextLengthExceeded if fallback.context_length != ContextFallback::Off => {
@@ -563,7 +568,7 @@ impl Request {
             self.retry_queue.retain(|c| c.step.idx != step.idx);
             self.retry_queue.push(RetryCandidate {
                 step,
-                not_before: Instant::now() + wait,
+                not_before: now + wait,
             });
         }
         Outcome::Continue

@@ -358,3 +358,25 @@ async fn reserved_deployments_never_serve_ordinary_traffic() {
     assert!(err.message().contains("reserved"), "{err}");
     assert_eq!(lenient.calls(), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_special_fallback_skips_deployments_that_cannot_take_the_request() {
+    let strict = Fake::new("strict", Outcome::fail(ErrorKind::ContentFiltered));
+    let narrow = Fake::new("narrow", Outcome::answer("narrow"));
+    let lenient = Fake::new("lenient", Outcome::answer("lenient"));
+    let route = Route::builder("chat")
+        .deployment(strict.deployment())
+        .reserve(narrow.deployment_with(window(1)))
+        .reserve(lenient.deployment())
+        .fallback(FallbackPolicy {
+            content_filter: vec!["narrow".into(), "lenient".into()],
+            ..FallbackPolicy::default()
+        })
+        .build()
+        .unwrap();
+    assert_eq!(
+        answered_by(&send(&route, request("chat")).await.unwrap()),
+        "lenient"
+    );
+    assert_eq!(narrow.calls(), 0);
+}

@@ -298,8 +298,18 @@ impl Request {
 
     /// Whether deployment `idx` could take this request now (no state is taken).
     fn eligible(&self, idx: usize, now: Instant) -> Result<(), Reason> {
+        self.fits(idx)?;
         let slot = &self.inner.slots[idx];
-        let facts = &slot.deployment.facts;
+        slot.health.check(now).map_err(Reason::Unavailable)?;
+        slot.limiter
+            .check(self.rate_tokens, now)
+            .map_err(Reason::OverLimit)
+    }
+
+    /// Whether deployment `idx` can serve this request at all: its capabilities and
+    /// context window (facts of the request and the deployment, which do not change).
+    fn fits(&self, idx: usize) -> Result<(), Reason> {
+        let facts = &self.inner.slots[idx].deployment.facts;
         if let Some(missing) = facts.capabilities.missing_for(&self.request) {
             return Err(Reason::Capability(missing));
         }
@@ -311,10 +321,7 @@ impl Request {
                 window,
             });
         }
-        slot.health.check(now).map_err(Reason::Unavailable)?;
-        slot.limiter
-            .check(self.rate_tokens, now)
-            .map_err(Reason::OverLimit)
+        Ok(())
     }
 
     /// The next step and the instant it is taken at: the chain first, then retries of
@@ -360,8 +367,15 @@ impl Request {
     }
 
     /// Admits and starts one attempt at `now`.
+    ///
+    /// The checks are [`eligible`](Self::eligible)'s, in its order, without repeating what
+    /// cannot have changed: a chain step was found fitting when planned and a retry when
+    /// first started, so only a special fallback's step is checked for fit here; health
+    /// and limits are checked by admitting and acquiring (which fail as `check` would).
     fn start(&mut self, step: Step, hedge: bool, now: Instant) -> Result<Running, Reason> {
-        self.eligible(step.idx, now)?;
+        if step.kind == StepKind::Special {
+            self.fits(step.idx)?;
+        }
         let inner = Arc::clone(&self.inner);
         let slot = &inner.slots[step.idx];
         let admission = slot.health.admit(now).map_err(Reason::Unavailable)?;

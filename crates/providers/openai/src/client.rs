@@ -172,23 +172,48 @@ impl tower::Service<ChatRequest> for OpenAiClient {
     }
 
     fn call(&mut self, request: ChatRequest) -> ResponseFuture {
-        Box::pin(Arc::clone(&self.inner).call(request))
+        // The request is encoded (and dropped) here, so the future that waits on the
+        // network holds only the encoded exchange, not the request's 368 bytes, which
+        // every move of the future would copy.
+        match self.inner.prepare(request) {
+            Ok(prepared) => Box::pin(Arc::clone(&self.inner).exchange(prepared)),
+            Err(error) => Box::pin(std::future::ready(Err(error))),
+        }
     }
 }
 
+/// A request ready to send: what a call needs once the body is encoded.
+struct Prepared {
+    http_request: http::Request<bytes::Bytes>,
+    /// The model asked for (a reply that names none reports it).
+    model: String,
+    stream: bool,
+}
+
 impl Inner {
-    async fn call(self: Arc<Self>, mut request: ChatRequest) -> Result<ChatReply, Error> {
-        let errors = &self.errors;
-        let provider = errors.provider();
+    fn prepare(&self, mut request: ChatRequest) -> Result<Prepared, Error> {
         let stream = request.stream;
         let body = encode::request_bytes(&request, &self.config.quirks, stream)
-            .map_err(|e| e.with_provider(provider))?;
-        let http_request = tollgate_http::post(&self.endpoint, self.headers.clone(), body);
+            .map_err(|e| e.with_provider(self.errors.provider()))?;
+        Ok(Prepared {
+            http_request: tollgate_http::post(&self.endpoint, self.headers.clone(), body),
+            model: std::mem::take(&mut request.model),
+            stream,
+        })
+    }
+
+    async fn exchange(self: Arc<Self>, prepared: Prepared) -> Result<ChatReply, Error> {
+        let Prepared {
+            http_request,
+            model,
+            stream,
+        } = prepared;
+        let errors = &self.errors;
+        let provider = errors.provider();
         let response = tollgate_http::send(provider, &self.http, http_request, |failure| {
             errors.from_failure(&failure)
         })
         .await?;
-        let model = std::mem::take(&mut request.model);
         let mut meta = self.meta.clone();
         meta.rate_limits = crate::rate_limits::from_headers(response.headers());
         if !stream || is_json(response.headers()) {

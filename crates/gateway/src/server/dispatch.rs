@@ -3,8 +3,8 @@
 //!
 //! Nearly every request a gateway gets is `POST /v1/chat/completions`. Through axum's
 //! router such a request paid for a path lookup, a URL-parameter map inserted into its
-//! extensions, a boxed clone of the route's service and its `oneshot`: ~1,800
-//! instructions and four allocations, about 2.5% of a proxied request
+//! extensions, a boxed clone of the route's service and its `oneshot`: ~2,600
+//! instructions and four allocations, 3.5% of a proxied request
 //! (`docs/benchmarks.md`). [`Dispatch`] checks the method and path itself and calls
 //! [`chat_completions`] directly; the router (which serves the same paths, so nothing
 //! depends on this shortcut) answers everything else, 404s and 405s included.

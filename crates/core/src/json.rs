@@ -138,6 +138,16 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Consumes a `null`, declining any other value: for a field whose other values are
+    /// left to a full parser.
+    ///
+    /// # Errors
+    ///
+    /// [`Declined`] for anything but `null`.
+    pub fn expect_null(&mut self) -> Result<()> {
+        if self.null()? { Ok(()) } else { Err(Declined) }
+    }
+
     /// Reads an object, calling `field` with each key (in order, duplicates included);
     /// `field` must consume the value, with [`skip`](Self::skip) if it has no use for it.
     ///

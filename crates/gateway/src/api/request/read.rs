@@ -82,7 +82,7 @@ fn message(reader: &mut Reader<'_>) -> Result<WireMessage> {
         "content" => seen.read(1, reader, &mut out.content, nullable(text)),
         "name" => seen.read(2, reader, &mut out.name, nullable(string)),
         // Calls are arrays of objects: serde's.
-        "tool_calls" => seen.read(3, reader, &mut (), |r, ()| null(r)),
+        "tool_calls" => seen.read(3, reader, &mut (), |r, ()| r.expect_null()),
         "tool_call_id" => seen.read(4, reader, &mut out.tool_call_id, nullable(string)),
         "reasoning_content" => seen.read(5, reader, &mut out.reasoning_content, nullable(string)),
         "refusal" => seen.read(6, reader, &mut out.refusal, nullable(string)),
@@ -146,15 +146,6 @@ fn nullable<'a, T>(
             Some(read(reader)?)
         };
         Ok(())
-    }
-}
-
-/// A `null`, the only value taken without declining.
-fn null(reader: &mut Reader<'_>) -> Result<()> {
-    if reader.null()? {
-        Ok(())
-    } else {
-        Err(Declined)
     }
 }
 

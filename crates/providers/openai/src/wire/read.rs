@@ -32,7 +32,7 @@ pub(super) fn completion(text: &str) -> Result<Completion<'_>> {
             optional(r, out, x_groq)
         }),
         // A real error is rare and read into a `Value`: serde's work.
-        "error" => seen.read(5, reader, &mut (), |r, ()| null(r)),
+        "error" => seen.read(5, reader, &mut (), |r, ()| r.expect_null()),
         _ => reader.skip(),
     })?;
     reader.end()?;
@@ -213,15 +213,6 @@ fn index(reader: &mut Reader<'_>, out: &mut Option<u32>) -> Result<()> {
     count(reader, &mut wide)?;
     *out = wide.map(|index| u32::try_from(index).unwrap_or(u32::MAX));
     Ok(())
-}
-
-/// A `null`, the only value taken without declining.
-fn null(reader: &mut Reader<'_>) -> Result<()> {
-    if reader.null()? {
-        Ok(())
-    } else {
-        Err(Declined)
-    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 //! every provider and compare normalised results.
 
 mod flavor;
+pub mod json_text;
 mod recorded;
 mod reply;
 pub mod scenario;
